@@ -9,6 +9,7 @@ target bit patterns as int64. The binary is cached by a hash of its source.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.util
 import os
@@ -141,7 +142,15 @@ def build_harness(targets: list[Target], cache_dir: Path | None = None) -> Path:
     exe = root / key / 'convert'
     if exe.exists():
         return exe
-    work = Path(tempfile.mkdtemp(prefix=f'{key}-', dir=_ensure(root)))
+    with open(_ensure(root) / f'{key}.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers wait for one build
+        if not exe.exists():
+            _compile(sources, headers, root / key)
+    return exe
+
+
+def _compile(sources: dict[str, str], headers: Path, final: Path) -> None:
+    work = Path(tempfile.mkdtemp(prefix=f'{final.name}-', dir=final.parent))
     for name, text in sources.items():
         (work / name).write_text(text)
 
@@ -154,12 +163,7 @@ def build_harness(targets: list[Target], cache_dir: Path | None = None) -> Path:
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         objs = list(pool.map(compile_one, sorted(sources)))
     subprocess.run(['g++', '-o', str(work / 'convert'), *map(str, objs)], check=True, capture_output=True, text=True)
-    final = root / key
-    try:
-        os.replace(work, final)  # atomic: a concurrent builder either wins or finds it done
-    except OSError:
-        pass
-    return exe if exe.exists() else work / 'convert'
+    os.replace(work, final)
 
 
 def _chunks(targets: list[Target]) -> list[list[Target]]:
