@@ -1,0 +1,93 @@
+"""Exact ranges of linear sub-graphs (shift-add trees), where plain interval arithmetic is loose.
+
+``(a + b) - (a - c)`` never depends on ``a``, but op-by-op interval arithmetic counts a's range
+twice. Solvers for constant matrix-vector products declare the exact range of every adder (the
+sum of |weight| times each input's range), so checking them needs the same view: each ADD, SUB,
+CONST_ADD and CONST op is an integer combination of "leaves" (every other op, taken as an
+independent value in its declared interval) plus a constant, on the op's own raw grid. The range
+of such a form over independent leaves is exact, and it is sound whatever the leaves depend on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .ops import Op, Opcode, QInt
+
+__all__ = ['LinearRanges']
+
+_LINEAR = (Opcode.ADD, Opcode.SUB, Opcode.CONST_ADD, Opcode.CONST)
+
+
+class LinearRanges:
+    """Lazily built linear forms ``raw_i = sum(c_j * raw_j) + const`` over leaf ops."""
+
+    def __init__(self, ops: Sequence[Op]):
+        self.ops = ops
+        self._forms: dict[int, tuple[dict[int, int], int, int] | None] = {}
+
+    def _form(self, i: int):
+        """(coefficients by leaf, constant, grid f) of op i, or None if some grid does not align."""
+        forms = self._forms
+        if i in forms:
+            return forms[i]
+        stack = [i]
+        while stack:
+            j = stack[-1]
+            if j in forms:
+                stack.pop()
+                continue
+            op = self.ops[j]
+            if op.opcode not in _LINEAR:
+                forms[j] = ({j: 1}, 0, op.qint.f)
+                stack.pop()
+                continue
+            missing = [d for d in op.operands if d not in forms]
+            if missing:
+                stack.extend(missing)
+                continue
+            forms[j] = self._combine(op)
+            stack.pop()
+        return forms[i]
+
+    def _combine(self, op: Op):
+        f = op.qint.f
+        if op.opcode == Opcode.CONST:
+            return {}, op.data, f
+        fa = self._forms[op.id0]
+        if fa is None or f < fa[2]:
+            return None
+        sa = f - fa[2]
+        terms = {j: c << sa for j, c in fa[0].items()}
+        const = fa[1] << sa
+        if op.opcode == Opcode.CONST_ADD:
+            return terms, const + op.data, f
+        fb = self._forms[op.id1]
+        if fb is None or f < fb[2] - op.data:
+            return None
+        sb = f - fb[2] + op.data
+        sign = -1 if op.opcode == Opcode.SUB else 1
+        for j, c in fb[0].items():
+            v = terms.get(j, 0) + sign * (c << sb)
+            if v:
+                terms[j] = v
+            else:
+                terms.pop(j, None)
+        return terms, const + sign * (fb[1] << sb), f
+
+    def range(self, i: int) -> QInt | None:
+        """Exact range of op i given its leaves' declared intervals (None: grids misaligned)."""
+        form = self._form(i)
+        if form is None:
+            return None
+        terms, const, f = form
+        lo = hi = const
+        for j, c in terms.items():
+            q = self.ops[j].qint
+            if c > 0:
+                lo += c * q.lo
+                hi += c * q.hi
+            else:
+                lo += c * q.hi
+                hi += c * q.lo
+        return QInt(lo, hi, f)
