@@ -43,13 +43,11 @@ def _inputs(X, n_in: int) -> tuple[np.ndarray, bool]:
     X = np.asarray(X)
     if X.dtype.kind not in 'biuf':
         raise TypeError(f'X must be a real numeric array, got dtype {X.dtype}')
-    single = X.ndim == 1
+    shape, single = X.shape, X.ndim == 1
     if single:
         X = X[None, :]
     if X.ndim != 2 or X.shape[1] != n_in:
-        raise ValueError(
-            f'X must have shape (n_samples, {n_in}), got {np.shape(X) if not single else X.shape[1:]}'
-        )
+        raise ValueError(f'X must have shape (n_samples, {n_in}) or ({n_in},), got {shape}')
     X = np.ascontiguousarray(X, dtype=np.float64)
     if not np.isfinite(X).all():
         raise ValueError('X must be finite')

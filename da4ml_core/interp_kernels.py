@@ -69,6 +69,7 @@ def _quantize_float(x, scale, e_shift, w, k):
 
 @_jit()
 def _eval_block(code, tables, X, s0, n, buf, out_idx, out_sign, out):
+    """Samples s0 .. s0+n of X through every plan row; buf[i, j] holds op i of sample s0+j."""
     for i in range(code.shape[0]):
         kind = code[i, 0]
         a = code[i, 1]
@@ -96,9 +97,8 @@ def _eval_block(code, tables, X, s0, n, buf, out_idx, out_sign, out):
         elif kind == K_CADD:
             for j in range(n):
                 buf[i, j] = (buf[a, j] << p0) + p1
-        elif (
-            kind == K_MUX
-        ):  # p0 key, p1 key msb bit (-1: zero width), p2/p3 shifts, p4 neg; col 8/9 width/signed
+        elif kind == K_MUX:
+            # p0 key, p1 its top bit (-1: zero width), p2/p3 shifts, p4 negate, cols 8/9 width/signed
             w = code[i, 8]
             k = code[i, 9]
             for j in range(n):
@@ -135,6 +135,7 @@ def _eval_block(code, tables, X, s0, n, buf, out_idx, out_sign, out):
 
 @_jit()
 def run_serial(code, tables, X, out_idx, out_sign, out, block):
+    """All samples, one block of ``block`` samples at a time, into ``out`` (raw, signed)."""
     n_samples = X.shape[0]
     buf = np.empty((max(code.shape[0], 1), block), dtype=np.int64)
     for s0 in range(0, n_samples, block):
@@ -144,6 +145,7 @@ def run_serial(code, tables, X, out_idx, out_sign, out, block):
 
 @_jit(parallel=True)
 def run_parallel(code, tables, X, out_idx, out_sign, out, block, n_chunks):
+    """As run_serial, the samples split in ``n_chunks`` contiguous chunks run by numba threads."""
     n_samples = X.shape[0]
     per = (n_samples + n_chunks - 1) // n_chunks
     per = ((per + block - 1) // block) * block
@@ -157,6 +159,7 @@ def run_parallel(code, tables, X, out_idx, out_sign, out, block, n_chunks):
 
 
 def max_threads() -> int:
+    """Threads numba can use (its NUMBA_NUM_THREADS, by default the core count)."""
     return numba.config.NUMBA_NUM_THREADS
 
 

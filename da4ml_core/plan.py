@@ -1,6 +1,6 @@
 """Lowering a program to int64 rows: what both interpreter back ends execute.
 
-One row per op: ``[kind, a, b, p0 .. p8]`` with operand indices and precomputed shifts, widths
+One row per op: ``[kind, a, b, p0 .. p8]`` (N_COLS int64) with operand indices and precomputed shifts, widths
 and constants, so the kernels never look at intervals. Lowering also proves that every value,
 intermediate ones included, fits ``MAX_WIDTH`` bits, so int64 arithmetic is exact.
 """

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from da4ml_core.ir import Op, Opcode, Program, QInt, intervals, pack_lookup, pack_mux
 
-__all__ = ['programs', 'quantize_programs', 'inputs_for', 'ALL_OPCODES', 'DAIS_SHARED_OPCODES']
+__all__ = ['ALL_OPCODES', 'inputs_for', 'programs', 'quantize_programs']
 
+# every opcode the IR supports; all of them are DAIS opcodes da4ml 0.6.0 also runs
 ALL_OPCODES = (
     Opcode.ADD,
     Opcode.SUB,
@@ -27,8 +28,6 @@ ALL_OPCODES = (
     Opcode.MUL,
     Opcode.LOOKUP,
 )
-# every opcode above is in the DAIS format; kept as a name for interop tests
-DAIS_SHARED_OPCODES = ALL_OPCODES
 
 
 def _kif(draw, max_width: int, f_range=(-2, 6)):
@@ -163,7 +162,7 @@ def _aligned_width(op: Op, ops: list[Op]) -> int:
 
 
 def quantize_programs(n_ops=(1, 12), max_width: int = 24) -> st.SearchStrategy[Program]:
-    """Programs of INPUT, RELU and QUANTIZE ops only (each output one op): golden-model checks."""
+    """Programs of INPUT, RELU and QUANTIZE ops only: the quantization ops, for golden-model checks."""
     return programs(
         n_in=(1, 3),
         n_ops=n_ops,

@@ -95,7 +95,9 @@ class Program:
         return tuple(out)
 
     def replace(self, **changes) -> Program:
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed; fully validated again if this one was (or if
+        ``validate=True`` is passed), else left for the interpreter's structural check."""
+        validate = changes.pop('validate', self._validated)
         fields = dict(
             n_in=self.n_in,
             n_out=self.n_out,
@@ -109,7 +111,7 @@ class Program:
             carry_size=self.carry_size,
         )
         fields.update(changes)
-        return Program(**fields)
+        return Program(**fields, validate=validate)
 
     def validate(self, bounds: bool = True) -> Program:
         """Raise :class:`ProgramError` naming the first bad op; return self when valid.
@@ -123,7 +125,9 @@ class Program:
     # ---------------------------------------------------------------- evaluation
 
     def __call__(self, X, n_threads: int | None = None) -> np.ndarray:
-        """Bit-exact outputs for float inputs ``X`` of shape (n_samples, n_in), as float64."""
+        """Bit-exact outputs for float inputs ``X`` of shape (n_samples, n_in) (or one sample of
+        shape (n_in,)), as float64. Inputs are quantized as the INPUT ops say (TRN, WRAP).
+        ``n_threads``: None or 1 single-threaded, 0 every core, n that many (numba kernel)."""
         from ..interp import run
 
         return run(self, X, n_threads=n_threads)
