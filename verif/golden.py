@@ -158,3 +158,14 @@ def cmvm(x, W, in_kif, out_kif, in_modes=('TRN', 'WRAP'), out_modes=('TRN', 'WRA
     w_val = np.vectorize(Fraction, otypes=[object])(W)
     y_val = x_val.dot(w_val) if x.shape[0] else np.empty((0, W.shape[1]), dtype=object)
     return quantize(y_val, kout, iout, fout, *out_modes)
+
+
+def matmul_exact(x, W, in_kif, in_modes=('TRN', 'WRAP')) -> np.ndarray:
+    """``quantize_in(x) @ W`` as exact Fractions (object array (n_samples, n_out)), no output
+    quantization: what a CMVM program must compute."""
+    x = np.asarray(x)
+    W = np.asarray(W)
+    kin, iin, fin = (np.broadcast_to(np.asarray(a), (W.shape[0],)) for a in in_kif)
+    x_val = raw_to_fraction(quantize(x, kin, iin, fin, *in_modes), fin)
+    w_val = np.vectorize(Fraction, otypes=[object])(W)
+    return x_val.dot(w_val) if x.shape[0] else np.empty((0, W.shape[1]), dtype=object)

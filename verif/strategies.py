@@ -190,3 +190,49 @@ def inputs_for(prog: Program, n_samples=(1, 16), magnitude: float = 2.0**8, extr
     return st.integers(*n_samples).flatmap(
         lambda n: st.lists(st.lists(values, min_size=prog.n_in, max_size=prog.n_in), min_size=n, max_size=n)
     )
+
+
+# --------------------------------------------------------------------------------------------
+# constant matrices for the CMVM solver
+# --------------------------------------------------------------------------------------------
+
+
+@st.composite
+def cmvm_matrices(draw, max_in: int = 32, max_out: int = 32, max_bits: int = 12):
+    """Constant matrices as CMVM meets them: dense or sparse signed integers of 1..max_bits
+    bits, optionally scaled to fractions, with zero rows and columns, duplicated and negated
+    columns and power-of-two entries mixed in."""
+    import numpy as np
+
+    n_in = draw(st.integers(1, max_in))
+    n_out = draw(st.integers(1, max_out))
+    bits = draw(st.integers(1, max_bits))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    half = 2 ** (bits - 1)
+    M = rng.integers(-half, half, (n_in, n_out)) if bits > 1 else rng.integers(-1, 2, (n_in, n_out))
+    density = draw(st.sampled_from((1.0, 0.5, 0.15)))
+    M = np.where(rng.uniform(size=M.shape) < density, M, 0)
+    if draw(st.booleans()):  # powers of two, as HGQ-trained kernels are full of
+        pow2 = rng.choice([-1, 1], M.shape) * 2 ** rng.integers(0, bits, M.shape)
+        M = np.where(rng.uniform(size=M.shape) < 0.3, pow2, M)
+    if n_out > 1 and draw(st.booleans()):
+        src, dst = rng.integers(0, n_out, 2)
+        M[:, dst] = M[:, src] * draw(st.sampled_from((1, -1, 2, -4)))
+    if draw(st.booleans()):
+        M[rng.integers(0, n_in)] = 0
+    if draw(st.booleans()):
+        M[:, rng.integers(0, n_out)] = 0
+    scale = draw(st.sampled_from((0, 0, 1, 3, -2)))  # entries M * 2**-scale
+    return np.ldexp(M.astype(np.float64), -scale)
+
+
+@st.composite
+def input_kifs(draw, n_in: int, k=(0, 1), i=(-2, 10), f=(-2, 10)):
+    """One (k, i, f) per input, width >= 1."""
+    out = []
+    for _ in range(n_in):
+        kk = draw(st.integers(*k))
+        ii = draw(st.integers(*i))
+        ff = draw(st.integers(max(f[0], 1 - kk - ii), max(f[1], 1 - kk - ii)))
+        out.append((kk, ii, ff))
+    return out

@@ -1,0 +1,319 @@
+"""``solve``: a constant matrix-vector product as a multiplier-free adder graph, as an IR program.
+
+The search tries each candidate (pattern score x decomposition depth x stage-1 latency share),
+costs it with the exact interval model, keeps the cheapest that meets the latency constraint,
+and can spend extra seeded restarts on the winner. The plain CSD tree (no sharing) is always a
+candidate, so the answer never costs more than it and always meets the constraint.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..csd import integer_matrix
+from ..fixed import Precision
+from ..ir import Op, Opcode, Program, QInt
+from ..ir.intervals import shift_add
+from . import kernels
+from .decompose import split
+from .stage import StageResult, Terms, digits_of, run_stage
+
+__all__ = ['solve', 'Candidate', 'search', 'DEFAULT_INPUT_KIF']
+
+DEFAULT_INPUT_KIF = (1, 7, 0)  # signed 8-bit integers, when no input precision is given
+_WIDTH_LIMIT = 61
+
+
+@dataclass
+class Candidate:
+    """One solution of the search: its stages, cost (LUT-bits) and latency, and how it was made."""
+
+    stages: list[StageResult]
+    cost: float
+    latency: float
+    label: str
+    stage2_rows: np.ndarray | None = field(default=None, repr=False)
+
+
+# ----------------------------------------------------------------------------- arguments
+
+
+def _input_qints(n_in: int, input_kifs, input_qints) -> list[QInt]:
+    if input_qints is not None:
+        if input_kifs is not None:
+            raise ValueError('give input_kifs or input_qints, not both')
+        qs = list(input_qints)
+        if len(qs) != n_in:
+            raise ValueError(f'input_qints has {len(qs)} entries but W has {n_in} rows')
+        out = []
+        for j, q in enumerate(qs):
+            if not isinstance(q, QInt):
+                try:
+                    q = QInt(*(int(v) for v in q))
+                except (TypeError, ValueError) as err:
+                    raise TypeError(f'input_qints[{j}] = {q!r} is not a QInt(lo, hi, f)') from err
+            if q.lo > q.hi:
+                raise ValueError(f'input_qints[{j}] = {q!r} has lo > hi')
+            out.append(q)
+        return out
+    kifs = np.asarray(DEFAULT_INPUT_KIF if input_kifs is None else input_kifs, dtype=object)
+    if kifs.shape == (3,):
+        kifs = np.broadcast_to(kifs, (n_in, 3))
+    if kifs.shape != (n_in, 3):
+        raise ValueError(f'input_kifs must be one (k, i, f) or {n_in} of them, got shape {kifs.shape}')
+    out = []
+    for j, (k, i, f) in enumerate(kifs):
+        try:
+            p = Precision.of(k, i, f)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f'input_kifs[{j}]: {err}') from None
+        out.append(QInt.of_kif(*p))
+    return out
+
+
+def _latencies(n_in: int, input_latencies) -> np.ndarray:
+    if input_latencies is None:
+        return np.zeros(n_in)
+    lat = np.asarray(input_latencies, dtype=np.float64).ravel()
+    if lat.size == 1:
+        lat = np.full(n_in, lat[0])
+    if lat.size != n_in:
+        raise ValueError(f'input_latencies has {lat.size} entries but W has {n_in} rows')
+    if not np.all(np.isfinite(lat)) or np.any(lat < 0):
+        raise ValueError(f'input_latencies must be finite and >= 0, got {lat.tolist()}')
+    return lat
+
+
+def _check_width(W: np.ndarray, qints: list[QInt]) -> None:
+    """Refuse problems whose partial sums could leave the int64 lanes of the optimizer."""
+    M, row, col = integer_matrix(W)
+    mags = [max(abs(q.lo), abs(q.hi) + 1) for q in qints]
+    f_fine = max(q.f for q in qints) - min(int(row.min()) + int(col.min()), 0)
+    top_bit = int(np.abs(M).max(initial=0)).bit_length() + int(row.max()) + int(col.max())
+    need = max(m.bit_length() - q.f for m, q in zip(mags, qints)) + top_bit + f_fine
+    need += math.ceil(math.log2(max(np.count_nonzero(M), 1))) + 2
+    if need > _WIDTH_LIMIT:
+        raise ValueError(
+            f'W with these input precisions needs sums of about {need} bits; at most {_WIDTH_LIMIT} are supported'
+        )
+
+
+# ----------------------------------------------------------------------------- candidates
+
+
+def _cost(stages: list[StageResult], adder_size: int) -> float:
+    bits = np.concatenate([s.cost_bits for s in stages]) if stages else np.zeros(0, np.int64)
+    if adder_size > 0:
+        return float(np.sum(-(-bits // adder_size)))
+    return float(bits.sum())
+
+
+def _stage2_terms(first: StageResult, W2: np.ndarray):
+    """Stage 2 reads stage 1's output terms; their sign and shift move into W2's rows."""
+    n = first.out_term.size
+    lo, hi, f, lat = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n)
+    W2 = W2.copy()
+    for v, t in enumerate(first.out_term):
+        if t < 0:
+            W2[v] = 0.0
+            continue
+        lo[v], hi[v], f[v], lat[v] = first.lo[t], first.hi[t], first.f[t], first.lat[t]
+        W2[v] *= first.out_sign[v] * math.ldexp(1.0, int(first.out_bit[v]))
+    return Terms(lo, hi, f, lat), W2
+
+
+class _Prepared:
+    """Per-matrix work shared by all candidates: digits of W, and the split for each depth."""
+
+    def __init__(self, W: np.ndarray, terms: Terms):
+        self.W, self.terms = W, terms
+        self.live = ~((terms.lo == 0) & (terms.hi == 0))
+        self.digits = digits_of(W, self.live)
+        self._splits: dict[int, tuple | None] = {}
+
+    def split(self, depth: int):
+        if depth not in self._splits:
+            M, row, col = integer_matrix(self.W)
+            parts = split(M, depth)
+            if parts is None:
+                self._splits[depth] = None
+            else:
+                W1 = parts[0] * np.ldexp(1.0, row)[:, None]
+                W2 = parts[1] * np.ldexp(1.0, col)[None, :]
+                self._splits[depth] = (W1, W2, digits_of(W1, self.live))
+        return self._splits[depth]
+
+
+def _candidate(prep: _Prepared, method, depth, bound, share, carry_size, adder_size, seed) -> Candidate | None:
+    terms = prep.terms
+    if depth > 1:
+        parts = prep.split(depth)
+        if parts is None:
+            return None
+        W1, W2, digits1 = parts
+        b1 = bound - share if bound < kernels.NO_BOUND else bound
+        first = run_stage(W1, terms, method, b1, carry_size, seed=seed, digits=digits1)
+        t2, W2s = _stage2_terms(first, W2)
+        second = run_stage(W2s, t2, method, bound, carry_size, seed=seed)
+        stages = [first, second]
+    else:
+        stages = [run_stage(prep.W, terms, method, bound, carry_size, seed=seed, digits=prep.digits)]
+    lat = float(stages[-1].out_latency().max(initial=0.0))
+    if lat > bound:
+        return None
+    name = next((k for k, v in kernels.SCORES.items() if v == method), f"score {method}")
+    label = f'{name}, depth {depth}' + (f', stage-1 share {share}' if depth > 1 and bound < kernels.NO_BOUND else '')
+    return Candidate(stages, _cost(stages, adder_size), lat, label)
+
+
+# The default plan: settings that won most often on the benchmark sets, best first. Without a
+# latency bound deep decompositions win; under one, flat delay-aware elimination does.
+_PLAN_FREE = (('wmc', 0), ('wmc', 1), ('mc', 1), ('wmc-dc', 0), ('wmc', 3))  # (method, depth; 0 = n_out)
+_PLAN_BOUND = (('wmc-dc', 1), ('wmc', 1), ('mc', 1), ('wmc-dc', 2))
+_BIG = 32 * 32  # matrices with more entries than this try only the first two settings
+
+
+def _plan(method, decompose_depth, n_out: int, bounded: bool, n_entries: int):
+    if method == 'auto' and decompose_depth == 'auto':
+        plan = _PLAN_BOUND if bounded else _PLAN_FREE
+        plan = plan[:2] if n_entries > _BIG else plan
+        out = [(kernels.SCORES[m], d or n_out) for m, d in plan]
+    else:
+        methods = list(kernels.SCORES) if method == 'auto' else [method]
+        depths = (1, 3, n_out) if decompose_depth == 'auto' else (int(decompose_depth),)
+        out = [(kernels.SCORES[m], d) for m in methods for d in depths]
+    seen = []
+    for m, d in out:  # depths beyond n_out are all the same tree
+        d = min(max(d, 1), max(n_out, 1))
+        if (m, d) not in seen:
+            seen.append((m, d))
+    return seen
+
+
+def search(W, terms: Terms, hard_dc, method, decompose_depth, adder_size, carry_size, restarts, time_budget, seed):
+    """Run the plan; return (best, plain, tried) with ``tried`` as (label, cost, latency)."""
+    t0 = time.perf_counter()
+    prep = _Prepared(W, terms)
+    plain_stage = run_stage(W, terms, kernels.SCORE_COUNT, kernels.NO_BOUND, carry_size, cse=False, digits=prep.digits)
+    plain_lat = float(plain_stage.out_latency().max(initial=0.0))
+    plain = Candidate([plain_stage], _cost([plain_stage], adder_size), plain_lat, 'plain CSD')
+    bound = kernels.NO_BOUND if hard_dc is None else plain_lat + hard_dc
+    share = 1 if bound < kernels.NO_BOUND else 0
+    tried = [(plain.label, plain.cost, plain.latency)]
+    best = plain
+    for m, d in _plan(method, decompose_depth, W.shape[1], bound < kernels.NO_BOUND, W.size):
+        cand = _candidate(prep, m, d, bound, share, carry_size, adder_size, seed)
+        if cand is None:
+            continue
+        tried.append((cand.label, cand.cost, cand.latency))
+        if (cand.cost, cand.latency) < (best.cost, best.latency):
+            best = cand
+    for r in range(1, restarts + 1):
+        if time_budget is not None and time.perf_counter() - t0 > time_budget:
+            break
+        m, d, share = _parse_label(best.label)
+        cand = _candidate(prep, m, d, bound, share, carry_size, adder_size, seed * 7919 + r)
+        if cand is None:
+            continue
+        cand.label += f', restart {r}'
+        tried.append((cand.label, cand.cost, cand.latency))
+        if (cand.cost, cand.latency) < (best.cost, best.latency):
+            best = cand
+    return best, plain, tried
+
+
+def _parse_label(label: str):
+    parts = [p.strip() for p in label.split(',')]
+    if parts[0] == 'plain CSD':
+        return kernels.SCORE_COUNT, 1, 0
+    method = kernels.SCORES[parts[0]]
+    depth = int(parts[1].split()[1])
+    share = int(parts[2].split()[-1]) if len(parts) > 2 and parts[2].startswith('stage-1') else 0
+    return method, depth, share
+
+
+# ----------------------------------------------------------------------------- assembly
+
+
+def assemble(n_in: int, qints: list[QInt], cand: Candidate, adder_size: int, carry_size: int) -> Program:
+    """The IR program of a candidate: INPUT ops, then each stage's adders, then the outputs."""
+    ops = [Op(Opcode.INPUT, j, -1, 0, QInt.of_kif(*qints[j].kif)) for j in range(n_in)]
+    index = np.arange(n_in)
+    for s_idx, st in enumerate(cand.stages):
+        if s_idx > 0:  # stage-2 inputs are stage-1 output terms
+            prev = cand.stages[s_idx - 1]
+            index = np.array([prev_index[t] if t >= 0 else -1 for t in prev.out_term])
+        local = np.empty(st.lo.size, np.int64)
+        local[: st.n_inputs] = index
+        for t in range(st.n_inputs, st.lo.size):
+            a, b = local[st.a[t]], local[st.b[t]]
+            sub = bool(st.sub[t])
+            q = shift_add(ops[a].qint, ops[b].qint, int(st.shift[t]), sub)
+            local[t] = len(ops)
+            ops.append(Op(Opcode.SUB if sub else Opcode.ADD, int(a), int(b), int(st.shift[t]), q))
+        prev_index = local
+    last = cand.stages[-1]
+    out_idxs = [int(prev_index[t]) if t >= 0 else -1 for t in last.out_term]
+    out_shifts = [int(b) if t >= 0 else 0 for t, b in zip(last.out_term, last.out_bit)]
+    out_negs = [bool(s < 0) if t >= 0 else False for t, s in zip(last.out_term, last.out_sign)]
+    prog = Program(n_in, len(out_idxs), ops, None, out_idxs, out_shifts, out_negs, (), adder_size, carry_size)
+    return prog.dce(keep_inputs=True)
+
+
+def solve(
+    W,
+    input_kifs=None,
+    hard_dc: int | None = None,
+    *,
+    input_qints=None,
+    input_latencies=None,
+    method: str = 'auto',
+    decompose_depth='auto',
+    adder_size: int = 1,
+    carry_size: int = -1,
+    restarts: int = 0,
+    time_budget: float | None = None,
+    seed: int = 0,
+) -> Program:
+    """A program computing ``y = x @ W`` exactly with adders only.
+
+    ``W`` (n_in, n_out): real entries exactly representable in fixed point. Inputs: one or
+    ``n_in`` precisions ``input_kifs`` (default signed 8-bit integers), or exact intervals
+    ``input_qints``, and arrival ``input_latencies``. ``hard_dc``: the latency may exceed the plain
+    CSD tree's by at most this many adder levels (None: unconstrained). ``method``: pattern score
+    ('mc', 'wmc', 'mc-dc', 'wmc-dc') or 'auto' to try all; ``decompose_depth``: column-tree depth
+    (1 = no decomposition) or 'auto'. ``restarts`` extra seeded runs of the best setting, within
+    ``time_budget`` seconds if given. The same arguments give the same program.
+    """
+    arr = np.asarray(W) if not isinstance(W, np.ndarray) else W
+    integer_matrix(arr)  # type / shape / finiteness / range errors, naming the entry
+    arr = np.asarray(arr, dtype=np.float64)
+    n_in = arr.shape[0]
+    qints = _input_qints(n_in, input_kifs, input_qints)
+    lat = _latencies(n_in, input_latencies)
+    if hard_dc is not None and (isinstance(hard_dc, bool) or not isinstance(hard_dc, (int, np.integer)) or hard_dc < 0):
+        raise ValueError(f'hard_dc must be None (unconstrained) or an integer >= 0, got {hard_dc!r}')
+    if method != 'auto' and method not in kernels.SCORES:
+        raise ValueError(f'method={method!r} is unknown; choose auto or one of {", ".join(kernels.SCORES)}')
+    if decompose_depth != 'auto' and (not isinstance(decompose_depth, (int, np.integer)) or decompose_depth < 1):
+        raise ValueError(f"decompose_depth must be 'auto' or an integer >= 1, got {decompose_depth!r}")
+    if not isinstance(adder_size, (int, np.integer)) or adder_size == 0 or adder_size < -1:
+        raise ValueError(f'adder_size must be a positive integer (or -1 for raw bits), got {adder_size!r}')
+    if not isinstance(carry_size, (int, np.integer)) or carry_size == 0 or carry_size < -1:
+        raise ValueError(f'carry_size must be a positive integer or -1 (one level per adder), got {carry_size!r}')
+    if not isinstance(restarts, (int, np.integer)) or restarts < 0:
+        raise ValueError(f'restarts must be an integer >= 0, got {restarts!r}')
+    _check_width(arr, qints)
+    terms = Terms(
+        np.array([q.lo for q in qints], np.int64),
+        np.array([q.hi for q in qints], np.int64),
+        np.array([q.f for q in qints], np.int64),
+        lat,
+    )
+    best, _, _ = search(arr, terms, hard_dc, method, decompose_depth, int(adder_size), int(carry_size),
+                        int(restarts), time_budget, int(seed))
+    return assemble(n_in, qints, best, int(adder_size), int(carry_size))
