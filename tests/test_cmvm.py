@@ -16,8 +16,7 @@ from hypothesis import given, seed
 from hypothesis import strategies as st
 
 from da4ml_core.cmvm import solve
-from da4ml_core.cmvm import solve as solve_module  # noqa: F401  (module import for search)
-from da4ml_core.cmvm.solve import _input_qints, search
+from da4ml_core.cmvm.solver import _input_qints, search
 from da4ml_core.cmvm.stage import Terms
 from da4ml_core.ir import Opcode, Program, QInt
 from verif import golden

@@ -2,10 +2,10 @@
 
 ``solve(W, ...)`` returns an IR :class:`~da4ml_core.ir.Program` computing ``y = x @ W``: stage 1
 splits W along a spanning tree of its columns (decompose.py), stage 2 eliminates common
-subexpressions over canonical signed digits (kernels.py), and the search (solve.py) keeps the
+subexpressions over canonical signed digits (kernels.py), and the search (solver.py) keeps the
 cheapest candidate that meets the latency constraint.
 """
 
-from .solve import DEFAULT_INPUT_KIF, solve
+from .solver import DEFAULT_INPUT_KIF, solve
 
 __all__ = ['solve', 'DEFAULT_INPUT_KIF']

@@ -2,7 +2,7 @@
 
 A *term table* is the common currency of the stages: exact raw-integer intervals, arrival
 latencies, and for each term made by an adder its operands. Stage 1 reads the inputs; stage 2
-reads stage 1's outputs; :func:`da4ml_core.cmvm.solve.assemble` turns the tables into one IR
+reads stage 1's outputs; :func:`da4ml_core.cmvm.solver.assemble` turns the tables into one IR
 program.
 """
 

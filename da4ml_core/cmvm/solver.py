@@ -170,27 +170,31 @@ def _candidate(prep: _Prepared, method, depth, bound, share, carry_size, adder_s
     return Candidate(stages, _cost(stages, adder_size), lat, label)
 
 
-# The default plan: settings that won most often on the benchmark sets, best first. Without a
-# latency bound deep decompositions win; under one, flat delay-aware elimination does.
-_PLAN_FREE = (('wmc', 0), ('wmc', 1), ('mc', 1), ('wmc-dc', 0), ('wmc', 3))  # (method, depth; 0 = n_out)
-_PLAN_BOUND = (('wmc-dc', 1), ('wmc', 1), ('mc', 1), ('wmc-dc', 2))
+# The default plan: settings that won most often on the benchmark sets, best first, as
+# (method, decomposition depth (0 = n_out), stage-1 share of the latency bound). Without a bound
+# deep decompositions win; under a tight one, flat delay-aware elimination; with slack, both.
+_PLAN_FREE = (('wmc', 0, 0), ('wmc', 1, 0), ('mc', 1, 0), ('wmc-dc', 0, 0), ('wmc', 3, 0))
+_PLAN_TIGHT = (('wmc-dc', 1, 0), ('wmc', 1, 0), ('mc', 1, 0), ('wmc-dc', 2, 1))
+_PLAN_SLACK = (('wmc-dc', 1, 0), ('wmc', 1, 0), ('wmc', 0, 1), ('wmc', 0, 2), ('wmc-dc', 2, 1), ('mc', 1, 0))
 _BIG = 32 * 32  # matrices with more entries than this try only the first two settings
 
 
-def _plan(method, decompose_depth, n_out: int, bounded: bool, n_entries: int):
+def _plan(method, decompose_depth, n_out: int, hard_dc, n_entries: int):
     if method == 'auto' and decompose_depth == 'auto':
-        plan = _PLAN_BOUND if bounded else _PLAN_FREE
+        plan = _PLAN_FREE if hard_dc is None else _PLAN_TIGHT if hard_dc == 0 else _PLAN_SLACK
         plan = plan[:2] if n_entries > _BIG else plan
-        out = [(kernels.SCORES[m], d or n_out) for m, d in plan]
+        out = [(kernels.SCORES[m], d or n_out, sh) for m, d, sh in plan]
     else:
         methods = list(kernels.SCORES) if method == 'auto' else [method]
         depths = (1, 3, n_out) if decompose_depth == 'auto' else (int(decompose_depth),)
-        out = [(kernels.SCORES[m], d) for m in methods for d in depths]
+        share = 0 if hard_dc is None else 1
+        out = [(kernels.SCORES[m], d, share) for m in methods for d in depths]
     seen = []
-    for m, d in out:  # depths beyond n_out are all the same tree
+    for m, d, sh in out:  # depths beyond n_out are all the same tree
         d = min(max(d, 1), max(n_out, 1))
-        if (m, d) not in seen:
-            seen.append((m, d))
+        sh = 0 if d == 1 else sh
+        if (m, d, sh) not in seen:
+            seen.append((m, d, sh))
     return seen
 
 
@@ -202,15 +206,14 @@ def search(W, terms: Terms, hard_dc, method, decompose_depth, adder_size, carry_
     plain_lat = float(plain_stage.out_latency().max(initial=0.0))
     plain = Candidate([plain_stage], _cost([plain_stage], adder_size), plain_lat, 'plain CSD')
     bound = kernels.NO_BOUND if hard_dc is None else plain_lat + hard_dc
-    share = 1 if bound < kernels.NO_BOUND else 0
     tried = [(plain.label, plain.cost, plain.latency)]
     best = plain
-    for m, d in _plan(method, decompose_depth, W.shape[1], bound < kernels.NO_BOUND, W.size):
+    for m, d, share in _plan(method, decompose_depth, W.shape[1], hard_dc, W.size):
         cand = _candidate(prep, m, d, bound, share, carry_size, adder_size, seed)
         if cand is None:
             continue
         tried.append((cand.label, cand.cost, cand.latency))
-        if (cand.cost, cand.latency) < (best.cost, best.latency):
+        if _better(cand, best):
             best = cand
     for r in range(1, restarts + 1):
         if time_budget is not None and time.perf_counter() - t0 > time_budget:
@@ -221,9 +224,20 @@ def search(W, terms: Terms, hard_dc, method, decompose_depth, adder_size, carry_
             continue
         cand.label += f', restart {r}'
         tried.append((cand.label, cand.cost, cand.latency))
-        if (cand.cost, cand.latency) < (best.cost, best.latency):
+        if _better(cand, best):
             best = cand
     return best, plain, tried
+
+
+LATENCY_TRADE = 0.01  # a level of latency is worth this fraction of the cost
+
+
+def _better(a: Candidate, b: Candidate) -> bool:
+    """Cheaper wins, but a shallower solution within ``LATENCY_TRADE`` per level of the cost wins
+    too: a pipeline stage costs registers the LUT-bit model does not see."""
+    score_a = a.cost * (1.0 + LATENCY_TRADE * a.latency)
+    score_b = b.cost * (1.0 + LATENCY_TRADE * b.latency)
+    return (score_a, a.cost, a.latency) < (score_b, b.cost, b.latency)
 
 
 def _parse_label(label: str):
