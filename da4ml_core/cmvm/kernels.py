@@ -122,8 +122,9 @@ def pair_key(ta, ba, ga, tb, bb, gb):
 @njit(cache=True)
 def _slot(keys, key):
     mask = keys.size - 1
-    h = (key * 0x9E3779B97F4A7C15) & 0x7FFFFFFFFFFFFFFF
-    i = (h >> 17) & mask
+    h = key * np.int64(-7046029254386353131)  # Fibonacci hashing, wrapping int64 multiply
+    h ^= h >> 32
+    i = h & mask
     while keys[i] != _EMPTY and keys[i] != key:
         i = (i + 1) & mask
     return i
@@ -264,6 +265,12 @@ def optimize(
     for c in range(n_out):
         for k in range(c_len[c]):
             col_s[c] += 2.0 ** t_lat[c_term[c, k]]
+    # digits of each term in each column: columns missing either term of a pattern are skipped
+    in_col = np.zeros((cap if do_cse else 1, n_out), np.int32)
+    if do_cse:
+        for c in range(n_out):
+            for k in range(c_len[c]):
+                in_col[c_term[c, k], c] += 1
     if do_cse:
         keys = np.full(1 << 12, _EMPTY, dtype=np.int64)
         vals = np.zeros(1 << 12, dtype=np.int64)
@@ -310,6 +317,8 @@ def optimize(
             new_lat = max(t_lat[t1], t_lat[t2]) + chain_delay(bits, carry_size)
             n_occ = 0
             for c in range(n_out):
+                if in_col[t1, c] == 0 or in_col[t2, c] == 0:
+                    continue
                 n_occ += _count_matches(c, c_term, c_bit, c_sign, c_len, t_lat, t1, t2, shift, neg, new_lat,
                                         lat_bound, col_unit, col_s, sum_rule)
             if n_occ < 2:
@@ -325,13 +334,16 @@ def optimize(
             t_a[t], t_b[t], t_shift[t], t_sub[t] = t1, t2, shift, neg
             # substitute column by column, re-checking the latency bound on the current column
             for c in range(n_out):
-                while True:
+                while in_col[t1, c] > 0 and in_col[t2, c] > 0:
                     p, q = _find_match(c, c_term, c_bit, c_sign, c_len, t_lat, t1, t2, shift, neg, new_lat,
                                        lat_bound, col_unit, col_s, sum_rule)
                     if p < 0:
                         break
                     bit, sign = c_bit[c, p], c_sign[c, p]
                     col_s[c] += 2.0**new_lat - 2.0 ** t_lat[c_term[c, p]] - 2.0 ** t_lat[c_term[c, q]]
+                    in_col[t1, c] -= 1
+                    in_col[t2, c] -= 1
+                    in_col[t, c] += 1
                     # forget every pattern the two digits formed
                     for r in range(c_len[c]):
                         for x in (p, q):

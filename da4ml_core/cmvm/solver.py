@@ -254,28 +254,47 @@ def _parse_label(label: str):
 
 
 def assemble(n_in: int, qints: list[QInt], cand: Candidate, adder_size: int, carry_size: int) -> Program:
-    """The IR program of a candidate: INPUT ops, then each stage's adders, then the outputs."""
-    ops = [Op(Opcode.INPUT, j, -1, 0, QInt.of_kif(*qints[j].kif)) for j in range(n_in)]
+    """The IR program of a candidate: INPUT ops, then the stages' adders that reach an output.
+
+    Intervals are re-derived from the INPUT precisions (the search may have used narrower exact
+    input intervals), so the program is exact by construction; the tests validate it fully."""
+    # global numbering: inputs, then every stage's adders in order
+    rows: list[tuple[int, int, int, bool]] = []
     index = np.arange(n_in)
+    prev_index = index
     for s_idx, st in enumerate(cand.stages):
         if s_idx > 0:  # stage-2 inputs are stage-1 output terms
             prev = cand.stages[s_idx - 1]
-            index = np.array([prev_index[t] if t >= 0 else -1 for t in prev.out_term])
+            index = np.array([prev_index[t] if t >= 0 else -1 for t in prev.out_term], dtype=np.int64)
         local = np.empty(st.lo.size, np.int64)
         local[: st.n_inputs] = index
         for t in range(st.n_inputs, st.lo.size):
-            a, b = local[st.a[t]], local[st.b[t]]
-            sub = bool(st.sub[t])
-            q = shift_add(ops[a].qint, ops[b].qint, int(st.shift[t]), sub)
-            local[t] = len(ops)
-            ops.append(Op(Opcode.SUB if sub else Opcode.ADD, int(a), int(b), int(st.shift[t]), q))
+            local[t] = n_in + len(rows)
+            rows.append((int(local[st.a[t]]), int(local[st.b[t]]), int(st.shift[t]), bool(st.sub[t])))
         prev_index = local
     last = cand.stages[-1]
-    out_idxs = [int(prev_index[t]) if t >= 0 else -1 for t in last.out_term]
+    outs = [int(prev_index[t]) if t >= 0 else -1 for t in last.out_term]
+    live = np.zeros(n_in + len(rows), dtype=bool)
+    live[:n_in] = True
+    stack = [o for o in outs if o >= 0]
+    while stack:
+        g = stack.pop()
+        if not live[g]:
+            live[g] = True
+            a, b, _, _ = rows[g - n_in]
+            stack += [a, b]
+    new_index = np.cumsum(live) - 1
+    ops = [Op(Opcode.INPUT, j, -1, 0, QInt.of_kif(*qints[j].kif)) for j in range(n_in)]
+    for g, (a, b, shift, sub) in enumerate(rows, start=n_in):
+        if live[g]:
+            a, b = int(new_index[a]), int(new_index[b])
+            q = shift_add(ops[a].qint, ops[b].qint, shift, sub)
+            ops.append(Op(Opcode.SUB if sub else Opcode.ADD, a, b, shift, q))
+    out_idxs = [int(new_index[o]) if o >= 0 else -1 for o in outs]
     out_shifts = [int(b) if t >= 0 else 0 for t, b in zip(last.out_term, last.out_bit)]
     out_negs = [bool(s < 0) if t >= 0 else False for t, s in zip(last.out_term, last.out_sign)]
-    prog = Program(n_in, len(out_idxs), ops, None, out_idxs, out_shifts, out_negs, (), adder_size, carry_size)
-    return prog.dce(keep_inputs=True)
+    return Program(n_in, len(out_idxs), ops, None, out_idxs, out_shifts, out_negs, (), adder_size, carry_size,
+                   validate=False)
 
 
 def solve(
