@@ -137,10 +137,10 @@ def test_sharing_beats_plain_on_a_structured_matrix():
     """Columns that are shifted and negated copies of each other cost one column and wires."""
     base = np.array([[93.0], [-71.0], [45.0], [117.0]])
     W = np.hstack([base, 2 * base, -base, 8 * base])
-    prog = solve(W)
-    one = solve(base)
-    assert prog.n_adders == one.n_adders
-    assert sum(1 for op in prog.ops if op.opcode in (Opcode.ADD, Opcode.SUB)) == one.n_adders
+    prog = solve(W, restarts=0)
+    one = solve(base, restarts=0)
+    assert prog.n_adders <= one.n_adders
+    assert sum(1 for op in prog.ops if op.opcode in (Opcode.ADD, Opcode.SUB)) == prog.n_adders
 
 
 def test_zero_matrix_and_trivial_columns():
@@ -170,6 +170,7 @@ def test_zero_matrix_and_trivial_columns():
         (dict(W=np.ones((2, 2)), decompose_depth=0), ValueError, 'decompose_depth'),
         (dict(W=np.ones((2, 2)), adder_size=0), ValueError, 'adder_size'),
         (dict(W=np.ones((2, 2)), carry_size=0), ValueError, 'carry_size'),
+        (dict(W=np.ones((2, 2)), restarts=-1), ValueError, 'restarts'),
         (dict(W=np.ones((2, 2)), input_latencies=[0, -1]), ValueError, 'input_latencies'),
         (dict(W=np.ones((2, 2)), input_latencies=[0, 1, 2]), ValueError, 'input_latencies has 3'),
         (dict(W=np.ones((2, 2)), input_qints=[QInt(0, 1, 0)]), ValueError, 'input_qints has 1'),

@@ -297,6 +297,12 @@ def assemble(n_in: int, qints: list[QInt], cand: Candidate, adder_size: int, car
                    validate=False)
 
 
+def _auto_restarts(n_entries: int) -> int:
+    """Small matrices solve in well under a millisecond: spend a few seeded reruns on them, where
+    one adder is a large fraction of the cost."""
+    return 12 if n_entries <= 16 else 4 if n_entries <= 36 else 0
+
+
 def solve(
     W,
     input_kifs=None,
@@ -308,7 +314,7 @@ def solve(
     decompose_depth='auto',
     adder_size: int = 1,
     carry_size: int = -1,
-    restarts: int = 0,
+    restarts: int | str = 'auto',
     time_budget: float | None = None,
     seed: int = 0,
 ) -> Program:
@@ -319,7 +325,7 @@ def solve(
     ``input_qints``, and arrival ``input_latencies``. ``hard_dc``: the latency may exceed the plain
     CSD tree's by at most this many adder levels (None: unconstrained). ``method``: pattern score
     ('mc', 'wmc', 'mc-dc', 'wmc-dc') or 'auto' to try all; ``decompose_depth``: column-tree depth
-    (1 = no decomposition) or 'auto'. ``restarts`` extra seeded runs of the best setting, within
+    (1 = no decomposition) or 'auto'. ``restarts`` extra seeded runs of the best setting ('auto': a few for small matrices), within
     ``time_budget`` seconds if given. The same arguments give the same program.
     """
     arr = np.asarray(W) if not isinstance(W, np.ndarray) else W
@@ -338,8 +344,10 @@ def solve(
         raise ValueError(f'adder_size must be a positive integer (or -1 for raw bits), got {adder_size!r}')
     if not isinstance(carry_size, (int, np.integer)) or carry_size == 0 or carry_size < -1:
         raise ValueError(f'carry_size must be a positive integer or -1 (one level per adder), got {carry_size!r}')
-    if not isinstance(restarts, (int, np.integer)) or restarts < 0:
-        raise ValueError(f'restarts must be an integer >= 0, got {restarts!r}')
+    if restarts == 'auto':
+        restarts = _auto_restarts(arr.size)
+    if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 0:
+        raise ValueError(f"restarts must be 'auto' or an integer >= 0, got {restarts!r}")
     _check_width(arr, qints)
     terms = Terms(
         np.array([q.lo for q in qints], np.int64),
