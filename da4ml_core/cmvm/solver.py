@@ -208,7 +208,8 @@ def search(W, terms: Terms, hard_dc, method, decompose_depth, adder_size, carry_
     bound = kernels.NO_BOUND if hard_dc is None else plain_lat + hard_dc
     tried = [(plain.label, plain.cost, plain.latency)]
     best = plain
-    for m, d, share in _plan(method, decompose_depth, W.shape[1], hard_dc, W.size):
+    plan = _plan(method, decompose_depth, W.shape[1], hard_dc, W.size)
+    for m, d, share in plan:
         cand = _candidate(prep, m, d, bound, share, carry_size, adder_size, seed)
         if cand is None:
             continue
@@ -218,7 +219,7 @@ def search(W, terms: Terms, hard_dc, method, decompose_depth, adder_size, carry_
     for r in range(1, restarts + 1):
         if time_budget is not None and time.perf_counter() - t0 > time_budget:
             break
-        m, d, share = _parse_label(best.label)
+        m, d, share = plan[(r - 1) % len(plan)]  # every setting gets its share of reruns
         cand = _candidate(prep, m, d, bound, share, carry_size, adder_size, seed * 7919 + r)
         if cand is None:
             continue
@@ -238,16 +239,6 @@ def _better(a: Candidate, b: Candidate) -> bool:
     score_a = a.cost * (1.0 + LATENCY_TRADE * a.latency)
     score_b = b.cost * (1.0 + LATENCY_TRADE * b.latency)
     return (score_a, a.cost, a.latency) < (score_b, b.cost, b.latency)
-
-
-def _parse_label(label: str):
-    parts = [p.strip() for p in label.split(',')]
-    if parts[0] == 'plain CSD':
-        return kernels.SCORE_COUNT, 1, 0
-    method = kernels.SCORES[parts[0]]
-    depth = int(parts[1].split()[1])
-    share = int(parts[2].split()[-1]) if len(parts) > 2 and parts[2].startswith('stage-1') else 0
-    return method, depth, share
 
 
 # ----------------------------------------------------------------------------- assembly
@@ -300,7 +291,7 @@ def assemble(n_in: int, qints: list[QInt], cand: Candidate, adder_size: int, car
 def _auto_restarts(n_entries: int) -> int:
     """Small matrices solve in well under a millisecond: spend a few seeded reruns on them, where
     one adder is a large fraction of the cost."""
-    return 12 if n_entries <= 16 else 4 if n_entries <= 36 else 0
+    return 48 if n_entries <= 16 else 12 if n_entries <= 36 else 0
 
 
 def solve(
