@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib.resources import as_file, files
 from pathlib import Path
 
-PRIMITIVES = ('shift_add', 'negate')
+PRIMITIVES = ('shift_add', 'negate', 'quantize', 'mux', 'mul')
 
 
 def template_path(name: str) -> Path:
