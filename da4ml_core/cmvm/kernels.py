@@ -142,6 +142,21 @@ def _grow(keys, vals):
     return new_keys, new_vals
 
 
+@njit(cache=True)
+def _count_up(keys, vals, used, key):
+    """One more occurrence of ``key``; the table doubles when half full. Returns the (possibly new)
+    table, its fill and the key's slot."""
+    i = _slot(keys, key)
+    if keys[i] == _EMPTY:
+        keys[i] = key
+        used += 1
+        if 2 * used > keys.size:
+            keys, vals = _grow(keys, vals)
+            i = _slot(keys, key)
+    vals[i] += 1
+    return keys, vals, used, i
+
+
 # ------------------------------------------------------------------ the problem state
 
 
@@ -282,14 +297,7 @@ def optimize(
             for p in range(c_len[c]):
                 for q in range(p + 1, c_len[c]):
                     key = pair_key(c_term[c, p], c_bit[c, p], c_sign[c, p], c_term[c, q], c_bit[c, q], c_sign[c, q])
-                    i = _slot(keys, key)
-                    if keys[i] == _EMPTY:
-                        keys[i] = key
-                        used += 1
-                        if 2 * used > keys.size:
-                            keys, vals = _grow(keys, vals)
-                            i = _slot(keys, key)
-                    vals[i] += 1
+                    keys, vals, used, i = _count_up(keys, vals, used, key)
         for i in range(keys.size):
             if keys[i] != _EMPTY and vals[i] >= 2:
                 s = score_of(keys[i], vals[i], method, t_lo, t_hi, t_f, t_lat, carry_size, lat_floor)
@@ -361,14 +369,7 @@ def optimize(
                     c_len[c] = k + 1
                     for r in range(k):
                         kk = pair_key(t, bit, sign, c_term[c, r], c_bit[c, r], c_sign[c, r])
-                        i = _slot(keys, kk)
-                        if keys[i] == _EMPTY:
-                            keys[i] = kk
-                            used += 1
-                            if 2 * used > keys.size:
-                                keys, vals = _grow(keys, vals)
-                                i = _slot(keys, kk)
-                        vals[i] += 1
+                        keys, vals, used, i = _count_up(keys, vals, used, kk)
                         if vals[i] >= 2:
                             s = score_of(kk, vals[i], method, t_lo, t_hi, t_f, t_lat, carry_size, lat_floor)
                             heapq.heappush(heap, (-s, _tiebreak(kk, noise_seed), kk))

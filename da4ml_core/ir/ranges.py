@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .ops import Op, Opcode, QInt
 
-__all__ = ['LinearRanges']
+__all__ = ['LinearRanges', 'linear_range']
 
 _LINEAR = (Opcode.ADD, Opcode.SUB, Opcode.CONST_ADD, Opcode.CONST)
 
@@ -81,13 +81,18 @@ class LinearRanges:
         if form is None:
             return None
         terms, const, f = form
-        lo = hi = const
-        for j, c in terms.items():
-            q = self.ops[j].qint
-            if c > 0:
-                lo += c * q.lo
-                hi += c * q.hi
-            else:
-                lo += c * q.hi
-                hi += c * q.lo
-        return QInt(lo, hi, f)
+        return linear_range(((c, self.ops[j].qint) for j, c in terms.items()), const, f)
+
+
+def linear_range(terms, const: int, f: int) -> QInt:
+    """Exact range of ``const + sum(c * x)`` over ``(c, qint of x)`` pairs of independent
+    variables (raw integers on grid f): each term takes whichever bound its sign picks."""
+    lo = hi = const
+    for c, q in terms:
+        if c > 0:
+            lo += c * q.lo
+            hi += c * q.hi
+        else:
+            lo += c * q.hi
+            hi += c * q.lo
+    return QInt(lo, hi, f)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import weakref
 
 from ..ir import Op, Opcode, QInt, intervals, op_cost, pack_lookup, pack_mux
+from ..ir.ranges import linear_range
 
 __all__ = ['FORM_CAP', 'Node', 'const_node', 'input_node', 'make']
 
@@ -108,16 +109,7 @@ def _linear_form(opcode, args, data, f):
 
 
 def _form_range(terms, const, f) -> QInt:
-    lo = hi = const
-    for n, c in terms.items():
-        q = n.qint
-        if c > 0:
-            lo += c * q.lo
-            hi += c * q.hi
-        else:
-            lo += c * q.hi
-            hi += c * q.lo
-    return QInt(lo, hi, f)
+    return linear_range(((c, n.qint) for n, c in terms.items()), const, f)
 
 
 def make(opcode, args: tuple, data: int = 0, qint: QInt | None = None, table=None, bounds: QInt | None = None) -> Node:
