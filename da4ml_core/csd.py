@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ['to_csd', 'from_csd', 'csd_weight', 'IntegerMatrix', 'integer_matrix', 'MAX_MANTISSA_BITS']
+__all__ = ["MAX_MANTISSA_BITS", "IntegerMatrix", "csd_weight", "from_csd", "integer_matrix", "to_csd"]
 
 # Integer mantissas up to this many bits keep every partial sum of the optimizer inside int64.
 MAX_MANTISSA_BITS = 52
@@ -30,7 +30,7 @@ def to_csd(values, n_digits: int | None = None) -> np.ndarray:
     weighs ``2**b``. Vectorised over the array (one pass per digit position)."""
     v = np.array(values, dtype=np.int64, copy=True)
     if v.size and int(np.max(np.abs(v))) >= 1 << 62:
-        raise ValueError(f'values up to {int(np.max(np.abs(v)))} do not fit the 62-bit CSD range')
+        raise ValueError(f"values up to {int(np.max(np.abs(v)))} do not fit the 62-bit CSD range")
     n = _n_digits(v) if n_digits is None else int(n_digits)
     out = np.zeros(v.shape + (n,), dtype=np.int8)
     for b in range(n):
@@ -41,7 +41,7 @@ def to_csd(values, n_digits: int | None = None) -> np.ndarray:
         out[..., b] = d
         v = (v - d) >> 1
     if np.any(v):
-        raise ValueError(f'n_digits={n} is too few for these values')
+        raise ValueError(f"n_digits={n} is too few for these values")
     return out
 
 
@@ -77,20 +77,20 @@ def _check_matrix(W) -> np.ndarray:
     try:
         arr = np.asarray(W)
     except (TypeError, ValueError) as err:
-        raise TypeError(f'W must be a 2-D numeric array, got {type(W).__name__}') from err
+        raise TypeError(f"W must be a 2-D numeric array, got {type(W).__name__}") from err
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f'W must be a 2-D numeric array, got dtype {arr.dtype}')
+        raise TypeError(f"W must be a 2-D numeric array, got dtype {arr.dtype}")
     if np.iscomplexobj(arr):
-        raise TypeError('W must be real; got a complex array')
+        raise TypeError("W must be real; got a complex array")
     if arr.ndim != 2:
-        raise ValueError(f'W must be 2-D (n_in, n_out), got shape {arr.shape}')
+        raise ValueError(f"W must be 2-D (n_in, n_out), got shape {arr.shape}")
     if 0 in arr.shape:
-        raise ValueError(f'W must have at least one row and one column, got shape {arr.shape}')
+        raise ValueError(f"W must have at least one row and one column, got shape {arr.shape}")
     arr = arr.astype(np.float64)
     bad = ~np.isfinite(arr)
     if bad.any():
         idx = tuple(int(v) for v in np.argwhere(bad)[0])
-        raise ValueError(f'W[{idx}] = {arr[idx]} is not finite')
+        raise ValueError(f"W[{idx}] = {arr[idx]} is not finite")
     return arr
 
 
@@ -114,14 +114,16 @@ def integer_matrix(W) -> IntegerMatrix:
     e = np.where(nz, expo.astype(np.int64) - 53 + _trailing_zeros(m53), 0)
     m = np.where(nz, m53 >> _trailing_zeros(m53), 0)  # arr = m * 2**e, m odd
     if not nz.any():
-        return IntegerMatrix(np.zeros(arr.shape, np.int64), np.zeros(arr.shape[0], np.int64), np.zeros(arr.shape[1], np.int64))
+        return IntegerMatrix(
+            np.zeros(arr.shape, np.int64), np.zeros(arr.shape[0], np.int64), np.zeros(arr.shape[1], np.int64)
+        )
     e_min = int(e[nz].min())
     big = np.where(nz, e - e_min + np.frexp(np.abs(m).astype(np.float64))[1], 0)
     if int(big.max()) > MAX_MANTISSA_BITS:
         idx = tuple(int(v) for v in np.unravel_index(int(np.argmax(big)), big.shape))
         raise ValueError(
-            f'W spans {int(big.max())} bits (W[{idx}] = {arr[idx]!r} against its smallest non-zero '
-            f'step 2**{e_min}); at most {MAX_MANTISSA_BITS} bits fit 64-bit fixed point'
+            f"W spans {int(big.max())} bits (W[{idx}] = {arr[idx]!r} against its smallest non-zero "
+            f"step 2**{e_min}); at most {MAX_MANTISSA_BITS} bits fit 64-bit fixed point"
         )
     M = np.where(nz, m << (e - e_min), 0)
     row = _common_shift(M, axis=1)

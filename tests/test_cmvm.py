@@ -30,7 +30,13 @@ def _stimulus(W, kifs, rng, n_random=40):
     hi = np.array([2.0**i - 2.0**-f for k, i, f in kifs])
     span = np.maximum(hi - lo, 1.0)
     X = rng.uniform(lo - 0.5 * span, hi + 0.5 * span, (n_random, n_in))
-    corners = [lo, hi, np.zeros(n_in), np.where(W.sum(axis=1) >= 0, hi, lo), np.where(W.sum(axis=1) >= 0, lo, hi)]
+    corners = [
+        lo,
+        hi,
+        np.zeros(n_in),
+        np.where(W.sum(axis=1) >= 0, hi, lo),
+        np.where(W.sum(axis=1) >= 0, lo, hi),
+    ]
     return np.vstack([X, *corners])
 
 
@@ -57,16 +63,25 @@ def test_solution_is_exact_cheaper_than_plain_and_within_hard_dc(W, data, hard_d
     X = _stimulus(W, kifs, np.random.default_rng(s))
     want = golden.matmul_exact(X, W, tuple(np.array(kifs).T))
     got = _exact_outputs(prog, X)
-    assert (got == want).all(), 'program differs from quantize(x) @ W'
+    assert (got == want).all(), "program differs from quantize(x) @ W"
     # output intervals contain every value reached (corners included)
     for j, q in enumerate(prog.out_qints):
         assert all(q.min <= v <= q.max and (v / q.step).denominator == 1 for v in got[:, j])
-    plain = solve(W, kifs, method='mc', decompose_depth=1, hard_dc=None)
+    plain = solve(W, kifs, method="mc", decompose_depth=1, hard_dc=None)
     best, plain_cand, _ = search(
-        np.asarray(W, np.float64), _terms(_input_qints(W.shape[0], kifs, None)), hard_dc, 'auto', 'auto', 1, -1, 0, None, 0
+        np.asarray(W, np.float64),
+        _terms(_input_qints(W.shape[0], kifs, None)),
+        hard_dc,
+        "auto",
+        "auto",
+        1,
+        -1,
+        0,
+        None,
+        0,
     )
     assert prog.cost <= plain_cand.cost
-    assert prog.cost == best.cost, 'the search ranks candidates with the same cost the program reports'
+    assert prog.cost == best.cost, "the search ranks candidates with the same cost the program reports"
     if hard_dc is not None:
         assert prog.latency <= plain_cand.latency + hard_dc
     del plain
@@ -77,20 +92,22 @@ def test_plain_csd_reference_is_the_digit_tree():
     rng = np.random.default_rng(0)
     W = rng.integers(-100, 100, (6, 5)).astype(np.float64)
     qints = _input_qints(6, None, None)
-    _, plain, _ = search(W, _terms(qints), None, 'auto', 'auto', 1, -1, 0, None, 0)
+    _, plain, _ = search(W, _terms(qints), None, "auto", "auto", 1, -1, 0, None, 0)
     from da4ml_core.csd import csd_weight
 
     digits = csd_weight(W.astype(np.int64)).sum(axis=0)
     assert plain.stages[0].lo.size - 6 == int(np.sum(np.maximum(digits - 1, 0)))
 
 
-@pytest.mark.parametrize('hard_dc', [None, 0, 2])
-@pytest.mark.parametrize('carry_size', [4, 16])
+@pytest.mark.parametrize("hard_dc", [None, 0, 2])
+@pytest.mark.parametrize("carry_size", [4, 16])
 def test_carry_chain_latency_model_respects_hard_dc(hard_dc, carry_size):
     rng = np.random.default_rng(carry_size)
     W = rng.integers(-128, 128, (10, 6)).astype(np.float64)
     prog = solve(W, (1, 7, 0), hard_dc=hard_dc, carry_size=carry_size)
-    _, plain, _ = search(W, _terms(_input_qints(10, None, None)), None, 'auto', 'auto', 1, carry_size, 0, None, 0)
+    _, plain, _ = search(
+        W, _terms(_input_qints(10, None, None)), None, "auto", "auto", 1, carry_size, 0, None, 0
+    )
     if hard_dc is not None:
         assert prog.latency <= plain.latency + hard_dc
     X = rng.integers(-128, 128, (50, 10)).astype(np.float64)
@@ -103,7 +120,7 @@ def test_late_inputs_are_added_last_under_a_latency_bound():
     W = rng.integers(-128, 128, (8, 4)).astype(np.float64)
     lat = [0.0] * 7 + [3.0]
     qints = _input_qints(8, None, None)
-    best, plain, _ = search(W, _terms(qints, lat), 0, 'auto', 'auto', 1, -1, 0, None, 0)
+    best, plain, _ = search(W, _terms(qints, lat), 0, "auto", "auto", 1, -1, 0, None, 0)
     assert best.latency <= plain.latency
     assert plain.latency >= 4.0  # the late input needs at least one adder after it arrives
     prog = solve(W, input_latencies=lat, hard_dc=0)
@@ -154,28 +171,28 @@ def test_zero_matrix_and_trivial_columns():
 
 
 @pytest.mark.parametrize(
-    'kwargs, error, text',
+    "kwargs, error, text",
     [
-        (dict(W=[[np.nan]]), ValueError, 'not finite'),
-        (dict(W=[[1.0, np.inf]]), ValueError, 'not finite'),
-        (dict(W=[1.0, 2.0]), ValueError, 'must be 2-D'),
-        (dict(W=[[2.0**60, 2.0**-20]]), ValueError, 'fit 64-bit fixed point'),
-        (dict(W=[['x']]), TypeError, 'numeric'),
-        (dict(W=np.ones((2, 2)), input_kifs=(1, 7)), ValueError, 'input_kifs must be one'),
-        (dict(W=np.ones((2, 2)), input_kifs=[(1, 7, 0)] * 3), ValueError, 'input_kifs must be one'),
-        (dict(W=np.ones((2, 2)), input_kifs=(2, 7, 0)), ValueError, 'input_kifs\\[0\\]'),
-        (dict(W=np.ones((2, 2)), hard_dc=-1), ValueError, 'hard_dc must be None'),
-        (dict(W=np.ones((2, 2)), hard_dc=1.5), ValueError, 'hard_dc must be None'),
-        (dict(W=np.ones((2, 2)), method='best'), ValueError, "method='best'"),
-        (dict(W=np.ones((2, 2)), decompose_depth=0), ValueError, 'decompose_depth'),
-        (dict(W=np.ones((2, 2)), adder_size=0), ValueError, 'adder_size'),
-        (dict(W=np.ones((2, 2)), carry_size=0), ValueError, 'carry_size'),
-        (dict(W=np.ones((2, 2)), restarts=-1), ValueError, 'restarts'),
-        (dict(W=np.ones((2, 2)), input_latencies=[0, -1]), ValueError, 'input_latencies'),
-        (dict(W=np.ones((2, 2)), input_latencies=[0, 1, 2]), ValueError, 'input_latencies has 3'),
-        (dict(W=np.ones((2, 2)), input_qints=[QInt(0, 1, 0)]), ValueError, 'input_qints has 1'),
-        (dict(W=np.ones((1, 1)), input_qints=[QInt(3, 1, 0)]), ValueError, 'lo > hi'),
-        (dict(W=np.ones((1, 1)) * 2.0**40, input_kifs=(1, 30, 0)), ValueError, 'bits'),
+        ({"W": [[np.nan]]}, ValueError, "not finite"),
+        ({"W": [[1.0, np.inf]]}, ValueError, "not finite"),
+        ({"W": [1.0, 2.0]}, ValueError, "must be 2-D"),
+        ({"W": [[2.0**60, 2.0**-20]]}, ValueError, "fit 64-bit fixed point"),
+        ({"W": [["x"]]}, TypeError, "numeric"),
+        ({"W": np.ones((2, 2)), "input_kifs": (1, 7)}, ValueError, "input_kifs must be one"),
+        ({"W": np.ones((2, 2)), "input_kifs": [(1, 7, 0)] * 3}, ValueError, "input_kifs must be one"),
+        ({"W": np.ones((2, 2)), "input_kifs": (2, 7, 0)}, ValueError, "input_kifs\\[0\\]"),
+        ({"W": np.ones((2, 2)), "hard_dc": -1}, ValueError, "hard_dc must be None"),
+        ({"W": np.ones((2, 2)), "hard_dc": 1.5}, ValueError, "hard_dc must be None"),
+        ({"W": np.ones((2, 2)), "method": "best"}, ValueError, "method='best'"),
+        ({"W": np.ones((2, 2)), "decompose_depth": 0}, ValueError, "decompose_depth"),
+        ({"W": np.ones((2, 2)), "adder_size": 0}, ValueError, "adder_size"),
+        ({"W": np.ones((2, 2)), "carry_size": 0}, ValueError, "carry_size"),
+        ({"W": np.ones((2, 2)), "restarts": -1}, ValueError, "restarts"),
+        ({"W": np.ones((2, 2)), "input_latencies": [0, -1]}, ValueError, "input_latencies"),
+        ({"W": np.ones((2, 2)), "input_latencies": [0, 1, 2]}, ValueError, "input_latencies has 3"),
+        ({"W": np.ones((2, 2)), "input_qints": [QInt(0, 1, 0)]}, ValueError, "input_qints has 1"),
+        ({"W": np.ones((1, 1)), "input_qints": [QInt(3, 1, 0)]}, ValueError, "lo > hi"),
+        ({"W": np.ones((1, 1)) * 2.0**40, "input_kifs": (1, 30, 0)}, ValueError, "bits"),
     ],
 )
 def test_bad_arguments_are_refused_with_a_clear_error(kwargs, error, text):

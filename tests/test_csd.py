@@ -26,7 +26,7 @@ def test_csd_is_minimal_and_non_adjacent_for_every_small_integer():
     values = np.arange(-40, 41)
     D = to_csd(values, 8)
     assert np.array_equal(from_csd(D), values)
-    assert not np.any((D[:, 1:] != 0) & (D[:, :-1] != 0)), 'two adjacent non-zero digits'
+    assert not np.any((D[:, 1:] != 0) & (D[:, :-1] != 0)), "two adjacent non-zero digits"
     for v, row in zip(values, D):
         assert np.count_nonzero(row) == _min_signed_digits(int(v), 7), v
     assert np.array_equal(csd_weight(values), np.count_nonzero(D, axis=1))
@@ -47,9 +47,9 @@ def test_csd_known_values():
 
 
 def test_csd_rejects_too_few_digits_and_out_of_range():
-    with pytest.raises(ValueError, match='n_digits=2'):
+    with pytest.raises(ValueError, match="n_digits=2"):
         to_csd([7], 2)
-    with pytest.raises(ValueError, match='62-bit'):
+    with pytest.raises(ValueError, match="62-bit"):
         to_csd([2**62])
 
 
@@ -61,7 +61,11 @@ def test_csd_rejects_too_few_digits_and_out_of_range():
 )
 def test_integer_matrix_is_exact_with_common_factors_pulled_out(n_in, n_out, seed, scale):
     rng = np.random.default_rng(seed)
-    M = rng.integers(-64, 64, (n_in, n_out)) * 2 ** rng.integers(0, 3, (n_in, 1)) * 2 ** rng.integers(0, 3, (1, n_out))
+    M = (
+        rng.integers(-64, 64, (n_in, n_out))
+        * 2 ** rng.integers(0, 3, (n_in, 1))
+        * 2 ** rng.integers(0, 3, (1, n_out))
+    )
     W = np.ldexp(M.astype(np.float64), scale)
     im = integer_matrix(W)
     back = np.ldexp(im.M.astype(np.float64), (im.row_shift[:, None] + im.col_shift[None, :]))
@@ -71,16 +75,16 @@ def test_integer_matrix_is_exact_with_common_factors_pulled_out(n_in, n_out, see
 
 
 @pytest.mark.parametrize(
-    'W, error, text',
+    "W, error, text",
     [
-        ([[1.0, np.nan]], ValueError, r'W\[\(0, 1\)\] = nan is not finite'),
-        ([[np.inf]], ValueError, 'not finite'),
-        ([1.0, 2.0], ValueError, 'must be 2-D'),
-        (np.zeros((2, 2, 2)), ValueError, 'must be 2-D'),
-        (np.zeros((0, 3)), ValueError, 'at least one row'),
-        ([['a']], TypeError, 'numeric'),
-        ([[1 + 2j]], TypeError, 'real'),
-        ([[2.0**60, 2.0**-10]], ValueError, f'at most {MAX_MANTISSA_BITS} bits'),
+        ([[1.0, np.nan]], ValueError, r"W\[\(0, 1\)\] = nan is not finite"),
+        ([[np.inf]], ValueError, "not finite"),
+        ([1.0, 2.0], ValueError, "must be 2-D"),
+        (np.zeros((2, 2, 2)), ValueError, "must be 2-D"),
+        (np.zeros((0, 3)), ValueError, "at least one row"),
+        ([["a"]], TypeError, "numeric"),
+        ([[1 + 2j]], TypeError, "real"),
+        ([[2.0**60, 2.0**-10]], ValueError, f"at most {MAX_MANTISSA_BITS} bits"),
     ],
 )
 def test_integer_matrix_bad_input(W, error, text):

@@ -8,4 +8,4 @@ cheapest candidate that meets the latency constraint.
 
 from .solver import DEFAULT_INPUT_KIF, solve
 
-__all__ = ['solve', 'DEFAULT_INPUT_KIF']
+__all__ = ["DEFAULT_INPUT_KIF", "solve"]

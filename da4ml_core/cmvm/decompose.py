@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ['column_tree', 'split']
+__all__ = ["column_tree", "split"]
 
 
 @njit(cache=True)
@@ -36,7 +36,7 @@ def _edge(M, u, v, max_shift):
     n = M.shape[0]
     for s in range(-max_shift, max_shift + 1):
         su = -s if s < 0 else 0
-        sv = s if s > 0 else 0
+        sv = max(0, s)
         for sign in (1, -1):
             d = 0
             for j in range(n):

@@ -18,80 +18,20 @@ import heapq
 import numpy as np
 from numba import njit
 
+from .arith import NO_BOUND, adder_bits, adders_bits, bit_length, chain_delay, combine, overlap_bits
+from .trees import sum_column
+
+__all__ = ["NO_BOUND", "SCORES", "adder_bits", "adders_bits", "bit_length", "optimize"]
+
 # pattern scores
 SCORE_COUNT = 0  # most common first (narrower adder on ties)
 SCORE_WEIGHTED = 1  # count times the operands' overlapping bits
 SCORE_DELAY = 2  # count, discounted by the new term's latency
 SCORE_WEIGHTED_DELAY = 3  # weighted, discounted by the new term's latency
-SCORES = {'mc': SCORE_COUNT, 'wmc': SCORE_WEIGHTED, 'mc-dc': SCORE_DELAY, 'wmc-dc': SCORE_WEIGHTED_DELAY}
+SCORES = {"mc": SCORE_COUNT, "wmc": SCORE_WEIGHTED, "mc-dc": SCORE_DELAY, "wmc-dc": SCORE_WEIGHTED_DELAY}
 
-NO_BOUND = 1e300
 _SHIFT_OFFSET = 512
 _EMPTY = -1
-
-
-@njit(cache=True)
-def bit_length(v):
-    n = 0
-    while v > 0:
-        v >>= 1
-        n += 1
-    return n
-
-
-@njit(cache=True)
-def adder_bits(lo_a, hi_a, f_a, lo_b, hi_b, f_b, shift):
-    """LUT-bits of ``a ± (b << shift)``: the same formula as ``da4ml_core.ir.cost.adder_bits``."""
-    f_b = f_b - shift
-    f = min(f_a, f_b)
-    k = 1 if (lo_a < 0 or lo_b < 0) else 0
-    g = max(f_a, f_b)
-    da, db = g - f_a, g - f_b
-    top = max(max(abs(lo_a) << da, (hi_a + 1) << da), max(abs(lo_b) << db, (hi_b + 1) << db))
-    if top <= 0:
-        return 0
-    bits = k + bit_length(top - 1) - g + f
-    return max(bits, 0)
-
-
-@njit(cache=True)
-def adders_bits(lo, hi, f, a, b, shift, first):
-    """``adder_bits`` of every term from index ``first`` on."""
-    out = np.zeros(max(lo.size - first, 0), np.int64)
-    for t in range(first, lo.size):
-        x, y = a[t], b[t]
-        out[t - first] = adder_bits(lo[x], hi[x], f[x], lo[y], hi[y], f[y], shift[t])
-    return out
-
-
-@njit(cache=True)
-def overlap_bits(lo_a, hi_a, f_a, lo_b, hi_b, f_b, shift):
-    """Bit positions both operands of ``a ± (b << shift)`` occupy (where carries really form)."""
-    f_b = f_b - shift
-    msb_a = bit_length(max(abs(lo_a), abs(hi_a))) - f_a
-    msb_b = bit_length(max(abs(lo_b), abs(hi_b))) - f_b
-    return max(min(msb_a, msb_b) - max(-f_a, -f_b), 0)
-
-
-@njit(cache=True)
-def chain_delay(bits, carry_size):
-    if bits <= 0:
-        return 0.0
-    if carry_size > 0:
-        return float((bits + carry_size - 1) // carry_size)
-    return 1.0
-
-
-@njit(cache=True)
-def combine(lo_a, hi_a, f_a, lo_b, hi_b, f_b, shift, sub):
-    """Exact interval of ``a ± (b << shift)`` on the finer grid (as ir.intervals.shift_add)."""
-    f_b = f_b - shift
-    f = max(f_a, f_b)
-    la, ha = lo_a << (f - f_a), hi_a << (f - f_a)
-    lb, hb = lo_b << (f - f_b), hi_b << (f - f_b)
-    if sub:
-        return la - hb, ha - lb, f
-    return la + lb, ha + hb, f
 
 
 # ------------------------------------------------------------------ pattern keys and counts
@@ -167,7 +107,7 @@ def score_of(key, count, method, t_lo, t_hi, t_f, t_lat, carry_size, lat_floor):
     Weighted scores multiply the count by the bits where the two operands overlap: those are
     the bits that need a real carry chain in every sum the pattern would otherwise be part of,
     while bits that only one operand covers are cheaper to keep in the final sums."""
-    t1, t2, shift, neg = unpack_key(key)
+    t1, t2, shift, _neg = unpack_key(key)
     bits = adder_bits(t_lo[t1], t_hi[t1], t_f[t1], t_lo[t2], t_hi[t2], t_f[t2], shift)
     value = float(count)
     if method == SCORE_WEIGHTED or method == SCORE_WEIGHTED_DELAY:
@@ -296,7 +236,9 @@ def optimize(
         for c in range(n_out):
             for p in range(c_len[c]):
                 for q in range(p + 1, c_len[c]):
-                    key = pair_key(c_term[c, p], c_bit[c, p], c_sign[c, p], c_term[c, q], c_bit[c, q], c_sign[c, q])
+                    key = pair_key(
+                        c_term[c, p], c_bit[c, p], c_sign[c, p], c_term[c, q], c_bit[c, q], c_sign[c, q]
+                    )
                     keys, vals, used, i = _count_up(keys, vals, used, key)
         for i in range(keys.size):
             if keys[i] != _EMPTY and vals[i] >= 2:
@@ -327,8 +269,23 @@ def optimize(
             for c in range(n_out):
                 if in_col[t1, c] == 0 or in_col[t2, c] == 0:
                     continue
-                n_occ += _count_matches(c, c_term, c_bit, c_sign, c_len, t_lat, t1, t2, shift, neg, new_lat,
-                                        lat_bound, col_unit, col_s, sum_rule)
+                n_occ += _count_matches(
+                    c,
+                    c_term,
+                    c_bit,
+                    c_sign,
+                    c_len,
+                    t_lat,
+                    t1,
+                    t2,
+                    shift,
+                    neg,
+                    new_lat,
+                    lat_bound,
+                    col_unit,
+                    col_s,
+                    sum_rule,
+                )
             if n_occ < 2:
                 j = _slot(blocked, key)
                 blocked[j] = key
@@ -343,8 +300,23 @@ def optimize(
             # substitute column by column, re-checking the latency bound on the current column
             for c in range(n_out):
                 while in_col[t1, c] > 0 and in_col[t2, c] > 0:
-                    p, q = _find_match(c, c_term, c_bit, c_sign, c_len, t_lat, t1, t2, shift, neg, new_lat,
-                                       lat_bound, col_unit, col_s, sum_rule)
+                    p, q = _find_match(
+                        c,
+                        c_term,
+                        c_bit,
+                        c_sign,
+                        c_len,
+                        t_lat,
+                        t1,
+                        t2,
+                        shift,
+                        neg,
+                        new_lat,
+                        lat_bound,
+                        col_unit,
+                        col_s,
+                        sum_rule,
+                    )
                     if p < 0:
                         break
                     bit, sign = c_bit[c, p], c_sign[c, p]
@@ -357,12 +329,23 @@ def optimize(
                         for x in (p, q):
                             if r == x or (x == q and r == p):
                                 continue
-                            kk = pair_key(c_term[c, x], c_bit[c, x], c_sign[c, x], c_term[c, r], c_bit[c, r], c_sign[c, r])
+                            kk = pair_key(
+                                c_term[c, x],
+                                c_bit[c, x],
+                                c_sign[c, x],
+                                c_term[c, r],
+                                c_bit[c, r],
+                                c_sign[c, r],
+                            )
                             vals[_slot(keys, kk)] -= 1
                     # remove p and q (larger index first), append the new digit
                     for x in (max(p, q), min(p, q)):
                         last = c_len[c] - 1
-                        c_term[c, x], c_bit[c, x], c_sign[c, x] = c_term[c, last], c_bit[c, last], c_sign[c, last]
+                        c_term[c, x], c_bit[c, x], c_sign[c, x] = (
+                            c_term[c, last],
+                            c_bit[c, last],
+                            c_sign[c, last],
+                        )
                         c_len[c] = last
                     k = c_len[c]
                     c_term[c, k], c_bit[c, k], c_sign[c, k] = t, bit, sign
@@ -388,10 +371,40 @@ def optimize(
         if lat_bound < NO_BOUND:
             target = max(target, lat_bound)
     for c in range(n_out):
-        n_terms = _sum_column(c, c_term, c_bit, c_sign, c_len, t_lo, t_hi, t_f, t_lat, t_a, t_b, t_shift, t_sub,
-                              n_terms, carry_size, out_term, out_bit, out_sign, target)
-    return (t_lo[:n_terms], t_hi[:n_terms], t_f[:n_terms], t_lat[:n_terms], t_a[:n_terms], t_b[:n_terms],
-            t_shift[:n_terms], t_sub[:n_terms], out_term, out_bit, out_sign)
+        n_terms = sum_column(
+            c,
+            c_term,
+            c_bit,
+            c_sign,
+            c_len,
+            t_lo,
+            t_hi,
+            t_f,
+            t_lat,
+            t_a,
+            t_b,
+            t_shift,
+            t_sub,
+            n_terms,
+            carry_size,
+            out_term,
+            out_bit,
+            out_sign,
+            target,
+        )
+    return (
+        t_lo[:n_terms],
+        t_hi[:n_terms],
+        t_f[:n_terms],
+        t_lat[:n_terms],
+        t_a[:n_terms],
+        t_b[:n_terms],
+        t_shift[:n_terms],
+        t_sub[:n_terms],
+        out_term,
+        out_bit,
+        out_sign,
+    )
 
 
 @njit(cache=True)
@@ -403,7 +416,9 @@ def _tiebreak(key, seed):
 
 
 @njit(cache=True)
-def _find_match(c, c_term, c_bit, c_sign, c_len, t_lat, t1, t2, shift, neg, new_lat, lat_bound, unit, col_s, sum_rule):
+def _find_match(
+    c, c_term, c_bit, c_sign, c_len, t_lat, t1, t2, shift, neg, new_lat, lat_bound, unit, col_s, sum_rule
+):
     """First digit pair of column c forming the pattern whose substitution keeps the column within
     ``lat_bound``."""
     for p in range(c_len[c]):
@@ -421,7 +436,9 @@ def _find_match(c, c_term, c_bit, c_sign, c_len, t_lat, t1, t2, shift, neg, new_
 
 
 @njit(cache=True)
-def _count_matches(c, c_term, c_bit, c_sign, c_len, t_lat, t1, t2, shift, neg, new_lat, lat_bound, unit, col_s, sum_rule):
+def _count_matches(
+    c, c_term, c_bit, c_sign, c_len, t_lat, t1, t2, shift, neg, new_lat, lat_bound, unit, col_s, sum_rule
+):
     """Disjoint pattern occurrences in column c that each fit the latency bound on their own."""
     n = 0
     used = np.zeros(c_len[c], np.bool_)
@@ -440,110 +457,3 @@ def _count_matches(c, c_term, c_bit, c_sign, c_len, t_lat, t1, t2, shift, neg, n
             n += 1
             break
     return n
-
-
-@njit(cache=True)
-def _add_pair(x, y, terms, bits, signs, t_lo, t_hi, t_f, t_lat, t_a, t_b, t_shift, t_sub, n_terms, carry_size):
-    """Make the adder for items x and y of a column (a positive item leads); returns its term."""
-    if signs[x] < 0 and signs[y] > 0:
-        x, y = y, x
-    a, b = terms[x], terms[y]
-    shift = bits[y] - bits[x]
-    sub = 1 if signs[x] != signs[y] else 0
-    lo, hi, f = combine(t_lo[a], t_hi[a], t_f[a], t_lo[b], t_hi[b], t_f[b], shift, sub == 1)
-    nb = adder_bits(t_lo[a], t_hi[a], t_f[a], t_lo[b], t_hi[b], t_f[b], shift)
-    t = n_terms
-    t_lo[t], t_hi[t], t_f[t] = lo, hi, f
-    t_lat[t] = max(t_lat[a], t_lat[b]) + chain_delay(nb, carry_size)
-    t_a[t], t_b[t], t_shift[t], t_sub[t] = a, b, shift, sub
-    return t, bits[x], signs[x]
-
-
-@njit(cache=True)
-def _size(t, bit, t_lo, t_hi, t_f):
-    """Top bit position of ``term * 2**bit``: what the adders that read it will span."""
-    return bit_length(max(abs(t_lo[t]), abs(t_hi[t]))) - t_f[t] + bit
-
-
-@njit(cache=True)
-def _two_best(size, t_lat, terms, alive, m, by_size):
-    """Indices of the two alive items first in (size, latency) order, or (latency, size) order."""
-    x, y = -1, -1
-    kx = (0.0, 0.0)
-    ky = (0.0, 0.0)
-    for k in range(m):
-        if not alive[k]:
-            continue
-        key = (float(size[k]), t_lat[terms[k]]) if by_size else (t_lat[terms[k]], float(size[k]))
-        if x < 0 or key < kx:
-            x, kx, y, ky = k, key, x, kx
-        elif y < 0 or key < ky:
-            y, ky = k, key
-    return x, y
-
-
-@njit(cache=True)
-def _sum_column(c, c_term, c_bit, c_sign, c_len, t_lo, t_hi, t_f, t_lat, t_a, t_b, t_shift, t_sub, n_terms,
-                carry_size, out_term, out_bit, out_sign, target):
-    """Sum column ``c``: with a latency ``target`` (>= its balanced-tree latency, unit delays,
-    integer arrivals) add the two smallest items whose merge still lets the column finish by the
-    target (cheap adders first, where slack allows); otherwise the two earliest-ready items,
-    smaller first on a tie. A positive item leads each adder, so only an all-negative sum carries
-    a sign to the output."""
-    n = c_len[c]
-    if n == 0:
-        return n_terms
-    terms = np.empty(n + n, np.int64)
-    bits = np.empty(n + n, np.int64)
-    signs = np.empty(n + n, np.int64)
-    alive = np.zeros(n + n, np.bool_)
-    for k in range(n):
-        terms[k], bits[k], signs[k] = c_term[c, k], c_bit[c, k], c_sign[c, k]
-        alive[k] = True
-    m = n
-    if target < NO_BOUND:
-        total = 0.0
-        for k in range(n):
-            total += 2.0 ** t_lat[terms[k]]
-        limit = 2.0**target
-        size = np.empty(n + n, np.int64)
-        for k in range(n):
-            size[k] = _size(terms[k], bits[k], t_lo, t_hi, t_f)
-        for _ in range(n - 1):
-            # the two smallest items, if merging them keeps the column on time ...
-            x, y = _two_best(size, t_lat, terms, alive, m, True)
-            lx, ly = t_lat[terms[x]], t_lat[terms[y]]
-            new = total - 2.0**lx - 2.0**ly + 2.0 ** (max(lx, ly) + 1.0)
-            if new > limit:  # ... else the two earliest, which always keeps it on time
-                x, y = _two_best(size, t_lat, terms, alive, m, False)
-                lx, ly = t_lat[terms[x]], t_lat[terms[y]]
-                new = total - 2.0**lx - 2.0**ly + 2.0 ** (max(lx, ly) + 1.0)
-            t, bt, sg = _add_pair(x, y, terms, bits, signs, t_lo, t_hi, t_f, t_lat, t_a, t_b, t_shift, t_sub,
-                                  n_terms, carry_size)
-            n_terms += 1
-            alive[x] = False
-            alive[y] = False
-            terms[m], bits[m], signs[m], alive[m] = t, bt, sg, True
-            size[m] = _size(t, bt, t_lo, t_hi, t_f)
-            total = new
-            m += 1
-        x = m - 1 if n > 1 else 0
-        out_term[c], out_bit[c], out_sign[c] = terms[x], bits[x], signs[x]
-        return n_terms
-    h = [(0.0, 0, 0)]
-    h.pop()
-    for k in range(n):
-        h.append((t_lat[terms[k]], _size(terms[k], bits[k], t_lo, t_hi, t_f), k))
-    heapq.heapify(h)
-    while len(h) > 1:
-        _, _, x = heapq.heappop(h)
-        _, _, y = heapq.heappop(h)
-        t, bt, sg = _add_pair(x, y, terms, bits, signs, t_lo, t_hi, t_f, t_lat, t_a, t_b, t_shift, t_sub, n_terms,
-                              carry_size)
-        n_terms += 1
-        terms[m], bits[m], signs[m] = t, bt, sg
-        heapq.heappush(h, (t_lat[t], _size(t, bt, t_lo, t_hi, t_f), m))
-        m += 1
-    _, _, x = h[0]
-    out_term[c], out_bit[c], out_sign[c] = terms[x], bits[x], signs[x]
-    return n_terms

@@ -22,7 +22,7 @@ from . import kernels
 from .decompose import split
 from .stage import StageResult, Terms, digits_of, run_stage
 
-__all__ = ['solve', 'Candidate', 'search', 'DEFAULT_INPUT_KIF']
+__all__ = ["DEFAULT_INPUT_KIF", "Candidate", "search", "solve"]
 
 DEFAULT_INPUT_KIF = (1, 7, 0)  # signed 8-bit integers, when no input precision is given
 _WIDTH_LIMIT = 61
@@ -45,32 +45,32 @@ class Candidate:
 def _input_qints(n_in: int, input_kifs, input_qints) -> list[QInt]:
     if input_qints is not None:
         if input_kifs is not None:
-            raise ValueError('give input_kifs or input_qints, not both')
+            raise ValueError("give input_kifs or input_qints, not both")
         qs = list(input_qints)
         if len(qs) != n_in:
-            raise ValueError(f'input_qints has {len(qs)} entries but W has {n_in} rows')
+            raise ValueError(f"input_qints has {len(qs)} entries but W has {n_in} rows")
         out = []
         for j, q in enumerate(qs):
             if not isinstance(q, QInt):
                 try:
                     q = QInt(*(int(v) for v in q))
                 except (TypeError, ValueError) as err:
-                    raise TypeError(f'input_qints[{j}] = {q!r} is not a QInt(lo, hi, f)') from err
+                    raise TypeError(f"input_qints[{j}] = {q!r} is not a QInt(lo, hi, f)") from err
             if q.lo > q.hi:
-                raise ValueError(f'input_qints[{j}] = {q!r} has lo > hi')
+                raise ValueError(f"input_qints[{j}] = {q!r} has lo > hi")
             out.append(q)
         return out
     kifs = np.asarray(DEFAULT_INPUT_KIF if input_kifs is None else input_kifs, dtype=object)
     if kifs.shape == (3,):
         kifs = np.broadcast_to(kifs, (n_in, 3))
     if kifs.shape != (n_in, 3):
-        raise ValueError(f'input_kifs must be one (k, i, f) or {n_in} of them, got shape {kifs.shape}')
+        raise ValueError(f"input_kifs must be one (k, i, f) or {n_in} of them, got shape {kifs.shape}")
     out = []
     for j, (k, i, f) in enumerate(kifs):
         try:
             p = Precision.of(k, i, f)
         except (TypeError, ValueError) as err:
-            raise type(err)(f'input_kifs[{j}]: {err}') from None
+            raise type(err)(f"input_kifs[{j}]: {err}") from None
         out.append(QInt.of_kif(*p))
     return out
 
@@ -82,9 +82,9 @@ def _latencies(n_in: int, input_latencies) -> np.ndarray:
     if lat.size == 1:
         lat = np.full(n_in, lat[0])
     if lat.size != n_in:
-        raise ValueError(f'input_latencies has {lat.size} entries but W has {n_in} rows')
+        raise ValueError(f"input_latencies has {lat.size} entries but W has {n_in} rows")
     if not np.all(np.isfinite(lat)) or np.any(lat < 0):
-        raise ValueError(f'input_latencies must be finite and >= 0, got {lat.tolist()}')
+        raise ValueError(f"input_latencies must be finite and >= 0, got {lat.tolist()}")
     return lat
 
 
@@ -98,7 +98,7 @@ def _check_width(W: np.ndarray, qints: list[QInt]) -> None:
     need += math.ceil(math.log2(max(np.count_nonzero(M), 1))) + 2
     if need > _WIDTH_LIMIT:
         raise ValueError(
-            f'W with these input precisions needs sums of about {need} bits; at most {_WIDTH_LIMIT} are supported'
+            f"W with these input precisions needs sums of about {need} bits; at most {_WIDTH_LIMIT} are supported"
         )
 
 
@@ -148,7 +148,9 @@ class _Prepared:
         return self._splits[depth]
 
 
-def _candidate(prep: _Prepared, method, depth, bound, share, carry_size, adder_size, seed) -> Candidate | None:
+def _candidate(
+    prep: _Prepared, method, depth, bound, share, carry_size, adder_size, seed
+) -> Candidate | None:
     terms = prep.terms
     if depth > 1:
         parts = prep.split(depth)
@@ -166,27 +168,29 @@ def _candidate(prep: _Prepared, method, depth, bound, share, carry_size, adder_s
     if lat > bound:
         return None
     name = next((k for k, v in kernels.SCORES.items() if v == method), f"score {method}")
-    label = f'{name}, depth {depth}' + (f', stage-1 share {share}' if depth > 1 and bound < kernels.NO_BOUND else '')
+    label = f"{name}, depth {depth}" + (
+        f", stage-1 share {share}" if depth > 1 and bound < kernels.NO_BOUND else ""
+    )
     return Candidate(stages, _cost(stages, adder_size), lat, label)
 
 
 # The default plan: settings that won most often on the benchmark sets, best first, as
 # (method, decomposition depth (0 = n_out), stage-1 share of the latency bound). Without a bound
 # deep decompositions win; under a tight one, flat delay-aware elimination; with slack, both.
-_PLAN_FREE = (('wmc', 0, 0), ('wmc', 1, 0), ('mc', 1, 0), ('wmc-dc', 0, 0), ('wmc', 3, 0))
-_PLAN_TIGHT = (('wmc-dc', 1, 0), ('wmc', 1, 0), ('mc', 1, 0), ('wmc-dc', 2, 1))
-_PLAN_SLACK = (('wmc-dc', 1, 0), ('wmc', 1, 0), ('wmc', 0, 1), ('wmc', 0, 2), ('wmc-dc', 2, 1), ('mc', 1, 0))
+_PLAN_FREE = (("wmc", 0, 0), ("wmc", 1, 0), ("mc", 1, 0), ("wmc-dc", 0, 0), ("wmc", 3, 0))
+_PLAN_TIGHT = (("wmc-dc", 1, 0), ("wmc", 1, 0), ("mc", 1, 0), ("wmc-dc", 2, 1))
+_PLAN_SLACK = (("wmc-dc", 1, 0), ("wmc", 1, 0), ("wmc", 0, 1), ("wmc", 0, 2), ("wmc-dc", 2, 1), ("mc", 1, 0))
 _BIG = 32 * 32  # matrices with more entries than this try only the first two settings
 
 
 def _plan(method, decompose_depth, n_out: int, hard_dc, n_entries: int):
-    if method == 'auto' and decompose_depth == 'auto':
+    if method == "auto" and decompose_depth == "auto":
         plan = _PLAN_FREE if hard_dc is None else _PLAN_TIGHT if hard_dc == 0 else _PLAN_SLACK
         plan = plan[:2] if n_entries > _BIG else plan
         out = [(kernels.SCORES[m], d or n_out, sh) for m, d, sh in plan]
     else:
-        methods = list(kernels.SCORES) if method == 'auto' else [method]
-        depths = (1, 3, n_out) if decompose_depth == 'auto' else (int(decompose_depth),)
+        methods = list(kernels.SCORES) if method == "auto" else [method]
+        depths = (1, 3, n_out) if decompose_depth == "auto" else (int(decompose_depth),)
         share = 0 if hard_dc is None else 1
         out = [(kernels.SCORES[m], d, share) for m in methods for d in depths]
     seen = []
@@ -198,13 +202,17 @@ def _plan(method, decompose_depth, n_out: int, hard_dc, n_entries: int):
     return seen
 
 
-def search(W, terms: Terms, hard_dc, method, decompose_depth, adder_size, carry_size, restarts, time_budget, seed):
+def search(
+    W, terms: Terms, hard_dc, method, decompose_depth, adder_size, carry_size, restarts, time_budget, seed
+):
     """Run the plan; return (best, plain, tried) with ``tried`` as (label, cost, latency)."""
     t0 = time.perf_counter()
     prep = _Prepared(W, terms)
-    plain_stage = run_stage(W, terms, kernels.SCORE_COUNT, kernels.NO_BOUND, carry_size, cse=False, digits=prep.digits)
+    plain_stage = run_stage(
+        W, terms, kernels.SCORE_COUNT, kernels.NO_BOUND, carry_size, cse=False, digits=prep.digits
+    )
     plain_lat = float(plain_stage.out_latency().max(initial=0.0))
-    plain = Candidate([plain_stage], _cost([plain_stage], adder_size), plain_lat, 'plain CSD')
+    plain = Candidate([plain_stage], _cost([plain_stage], adder_size), plain_lat, "plain CSD")
     bound = kernels.NO_BOUND if hard_dc is None else plain_lat + hard_dc
     tried = [(plain.label, plain.cost, plain.latency)]
     best = plain
@@ -223,7 +231,7 @@ def search(W, terms: Terms, hard_dc, method, decompose_depth, adder_size, carry_
         cand = _candidate(prep, m, d, bound, share, carry_size, adder_size, seed * 7919 + r)
         if cand is None:
             continue
-        cand.label += f', restart {r}'
+        cand.label += f", restart {r}"
         tried.append((cand.label, cand.cost, cand.latency))
         if _better(cand, best):
             best = cand
@@ -284,8 +292,19 @@ def assemble(n_in: int, qints: list[QInt], cand: Candidate, adder_size: int, car
     out_idxs = [int(new_index[o]) if o >= 0 else -1 for o in outs]
     out_shifts = [int(b) if t >= 0 else 0 for t, b in zip(last.out_term, last.out_bit)]
     out_negs = [bool(s < 0) if t >= 0 else False for t, s in zip(last.out_term, last.out_sign)]
-    return Program(n_in, len(out_idxs), ops, None, out_idxs, out_shifts, out_negs, (), adder_size, carry_size,
-                   validate=False)
+    return Program(
+        n_in,
+        len(out_idxs),
+        ops,
+        None,
+        out_idxs,
+        out_shifts,
+        out_negs,
+        (),
+        adder_size,
+        carry_size,
+        validate=False,
+    )
 
 
 def _auto_restarts(n_entries: int) -> int:
@@ -301,11 +320,11 @@ def solve(
     *,
     input_qints=None,
     input_latencies=None,
-    method: str = 'auto',
-    decompose_depth='auto',
+    method: str = "auto",
+    decompose_depth="auto",
     adder_size: int = 1,
     carry_size: int = -1,
-    restarts: int | str = 'auto',
+    restarts: int | str = "auto",
     time_budget: float | None = None,
     seed: int = 0,
 ) -> Program:
@@ -325,17 +344,23 @@ def solve(
     n_in = arr.shape[0]
     qints = _input_qints(n_in, input_kifs, input_qints)
     lat = _latencies(n_in, input_latencies)
-    if hard_dc is not None and (isinstance(hard_dc, bool) or not isinstance(hard_dc, (int, np.integer)) or hard_dc < 0):
-        raise ValueError(f'hard_dc must be None (unconstrained) or an integer >= 0, got {hard_dc!r}')
-    if method != 'auto' and method not in kernels.SCORES:
-        raise ValueError(f'method={method!r} is unknown; choose auto or one of {", ".join(kernels.SCORES)}')
-    if decompose_depth != 'auto' and (not isinstance(decompose_depth, (int, np.integer)) or decompose_depth < 1):
+    if hard_dc is not None and (
+        isinstance(hard_dc, bool) or not isinstance(hard_dc, (int, np.integer)) or hard_dc < 0
+    ):
+        raise ValueError(f"hard_dc must be None (unconstrained) or an integer >= 0, got {hard_dc!r}")
+    if method != "auto" and method not in kernels.SCORES:
+        raise ValueError(f"method={method!r} is unknown; choose auto or one of {', '.join(kernels.SCORES)}")
+    if decompose_depth != "auto" and (
+        not isinstance(decompose_depth, (int, np.integer)) or decompose_depth < 1
+    ):
         raise ValueError(f"decompose_depth must be 'auto' or an integer >= 1, got {decompose_depth!r}")
     if not isinstance(adder_size, (int, np.integer)) or adder_size == 0 or adder_size < -1:
-        raise ValueError(f'adder_size must be a positive integer (or -1 for raw bits), got {adder_size!r}')
+        raise ValueError(f"adder_size must be a positive integer (or -1 for raw bits), got {adder_size!r}")
     if not isinstance(carry_size, (int, np.integer)) or carry_size == 0 or carry_size < -1:
-        raise ValueError(f'carry_size must be a positive integer or -1 (one level per adder), got {carry_size!r}')
-    if restarts == 'auto':
+        raise ValueError(
+            f"carry_size must be a positive integer or -1 (one level per adder), got {carry_size!r}"
+        )
+    if restarts == "auto":
         restarts = _auto_restarts(arr.size)
     if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 0:
         raise ValueError(f"restarts must be 'auto' or an integer >= 0, got {restarts!r}")
@@ -346,6 +371,16 @@ def solve(
         np.array([q.f for q in qints], np.int64),
         lat,
     )
-    best, _, _ = search(arr, terms, hard_dc, method, decompose_depth, int(adder_size), int(carry_size),
-                        int(restarts), time_budget, int(seed))
+    best, _, _ = search(
+        arr,
+        terms,
+        hard_dc,
+        method,
+        decompose_depth,
+        int(adder_size),
+        int(carry_size),
+        int(restarts),
+        time_budget,
+        int(seed),
+    )
     return assemble(n_in, qints, best, int(adder_size), int(carry_size))

@@ -15,7 +15,7 @@ import numpy as np
 from ..csd import integer_matrix, to_csd
 from . import kernels
 
-__all__ = ['Terms', 'StageResult', 'run_stage', 'digits_of']
+__all__ = ["StageResult", "Terms", "digits_of", "run_stage"]
 
 
 @dataclass
@@ -72,8 +72,16 @@ def digits_of(W: np.ndarray, live: np.ndarray):
     return c.astype(np.int64), j.astype(np.int64), bit, sign
 
 
-def run_stage(W: np.ndarray, terms: Terms, method: int, lat_bound: float, carry_size: int, cse: bool = True,
-              seed: int = 0, digits=None) -> StageResult:
+def run_stage(
+    W: np.ndarray,
+    terms: Terms,
+    method: int,
+    lat_bound: float,
+    carry_size: int,
+    cse: bool = True,
+    seed: int = 0,
+    digits=None,
+) -> StageResult:
     """Optimize ``y = terms @ W``; ``lat_bound`` (or ``kernels.NO_BOUND``) caps every output.
     ``digits``: ``digits_of(W, live)`` when the caller has it already."""
     if digits is None:
@@ -84,8 +92,22 @@ def run_stage(W: np.ndarray, terms: Terms, method: int, lat_bound: float, carry_
     if carry_size > 0:
         unit = _column_units(W, terms, carry_size)
     res = kernels.optimize(
-        len(terms), terms.lo, terms.hi, terms.f, terms.lat, col, term, bit, sign, n_out, int(method),
-        float(lat_bound), unit, int(carry_size), bool(cse), int(seed),
+        len(terms),
+        terms.lo,
+        terms.hi,
+        terms.f,
+        terms.lat,
+        col,
+        term,
+        bit,
+        sign,
+        n_out,
+        int(method),
+        float(lat_bound),
+        unit,
+        int(carry_size),
+        bool(cse),
+        int(seed),
     )
     return StageResult(*res, n_inputs=len(terms))
 
