@@ -1,0 +1,235 @@
+"""Replays of the quantizer, merge, reduction, lookup-table, activation and shape layers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..trace import FixedArray, lut, relu
+from .errors import ConversionError
+from .exactness import bounds
+from .quantizers import check_quantizer, read_quantizer
+from .registry import Ctx, activation_reason, quantizer_reasons, register
+
+__all__ = ['LayerTable']
+
+MAX_TABLE = 1 << 16  # input values per element (as the tracer's tables)
+
+
+# ------------------------------------------------------------------ quantizers
+
+
+@register('hgq.quantizer:Quantizer', check=check_quantizer)
+def quantizer_layer(ctx: Ctx, layer, xs):
+    return ctx.quantize(layer, xs[0])
+
+
+# ------------------------------------------------------------------ merges
+
+
+def _merge_inputs(ctx: Ctx, layer, xs) -> list[FixedArray]:
+    return [ctx.iq(layer, x, j) for j, x in enumerate(xs)] if getattr(layer, 'enable_iq', False) else list(xs)
+
+
+def _sum_check(ctx: Ctx, xs):
+    bs = [bounds(x) for x in xs]
+    ctx.float32.accumulation(ctx.layer, [b[0] for b in bs], [b[1] for b in bs])
+
+
+@register('hgq.layers:QAdd', 'keras.layers:Add', check=quantizer_reasons)
+def add(ctx, layer, xs):
+    xs = _merge_inputs(ctx, layer, xs)
+    _sum_check(ctx, xs)
+    y = xs[0]
+    for x in xs[1:]:
+        y = y + x
+    return ctx.oq(layer, y)
+
+
+@register('hgq.layers:QAveragePow2', check=quantizer_reasons)
+def average_pow2(ctx, layer, xs):
+    xs = _merge_inputs(ctx, layer, xs)
+    _sum_check(ctx, xs)
+    y = xs[0]
+    for x in xs[1:]:
+        y = y + x
+    return ctx.oq(layer, y * float(layer._scale))
+
+
+@register('hgq.layers:QSubtract', 'keras.layers:Subtract', check=quantizer_reasons)
+def subtract(ctx, layer, xs):
+    a, b = _merge_inputs(ctx, layer, xs)
+    _sum_check(ctx, [a, b])
+    return ctx.oq(layer, a - b)
+
+
+@register('hgq.layers:QMultiply', 'keras.layers:Multiply', check=quantizer_reasons)
+def multiply(ctx, layer, xs):
+    xs = _merge_inputs(ctx, layer, xs)
+    y = xs[0]
+    for x in xs[1:]:
+        (ma, fa, _), (mb, fb, _) = bounds(y), bounds(x)
+        ctx.float32.accumulation(ctx.layer, [ma * mb], [fa + fb], what='a product')
+        y = y * x
+    return ctx.oq(layer, y)
+
+
+@register('hgq.layers:QMaximum', 'keras.layers:Maximum', check=quantizer_reasons)
+def maximum(ctx, layer, xs):
+    xs = _merge_inputs(ctx, layer, xs)
+    y = xs[0]
+    for x in xs[1:]:
+        y = np.maximum(y, x)
+    return ctx.oq(layer, y)
+
+
+@register('hgq.layers:QMinimum', 'keras.layers:Minimum', check=quantizer_reasons)
+def minimum(ctx, layer, xs):
+    xs = _merge_inputs(ctx, layer, xs)
+    y = xs[0]
+    for x in xs[1:]:
+        y = np.minimum(y, x)
+    return ctx.oq(layer, y)
+
+
+# ------------------------------------------------------------------ reductions
+
+
+@register('hgq.layers:QSum', 'hgq.layers:QMeanPow2', check=quantizer_reasons)
+def qsum(ctx, layer, xs):
+    x = ctx.iq(layer, xs[0])
+    axes = tuple(a % x.ndim for a in layer.axes)
+    if 0 in axes:
+        raise ConversionError(f'{ctx.layer}: a sum over the batch axis')
+    mag, f, _ = bounds(x)
+    n = int(np.prod([x.shape[a] for a in axes]))
+    moved = [np.moveaxis(a, axes, tuple(range(len(axes)))).reshape(n, -1) for a in (mag, f)]
+    ctx.float32.accumulation(ctx.layer, list(moved[0]), list(moved[1]))
+    y = np.sum(x, axis=axes, keepdims=bool(layer.keepdims)) * float(layer.scale)
+    return ctx.oq(layer, y)
+
+
+# ------------------------------------------------------------------ lookup tables
+
+
+class LayerTable:
+    """The layer's own output for every value of its elements: the layer (element-wise) is
+    called eagerly, once, on a batch whose rows hold one candidate value in every element."""
+
+    def __init__(self, layer, shape, values: np.ndarray):
+        import keras
+
+        self.layer = layer
+        self.values = np.unique(np.asarray(values, dtype=np.float64))
+        v32 = self.values.astype(np.float32)
+        if not np.array_equal(v32.astype(np.float64), self.values):
+            raise ConversionError(f'{layer.name}: a table key is not exact in float32')
+        batch = np.broadcast_to(v32.reshape((-1,) + (1,) * len(shape)), (len(v32), *shape))
+        out = layer(keras.ops.convert_to_tensor(np.ascontiguousarray(batch)), training=False)
+        self.table = np.asarray(keras.ops.convert_to_numpy(out)).astype(np.float64).reshape(len(v32), -1)
+        if not np.all(np.isfinite(self.table)):
+            raise ConversionError(f'{layer.name}: the function is not finite on its input range')
+
+    def column(self, flat_index: int):
+        def fn(values, _j=flat_index):
+            values = np.asarray(values, dtype=np.float64)
+            pos = np.searchsorted(self.values, values)
+            if np.any(pos >= len(self.values)) or not np.array_equal(self.values[pos], values):
+                raise ConversionError(f'{self.layer.name}: a table key outside the tabulated values')
+            return self.table[pos, _j]
+
+        fn.__name__ = f'{self.layer.name}[{flat_index}]'
+        return fn
+
+
+def _value_set(v) -> np.ndarray:
+    """Every value a traced scalar can take."""
+    if v.is_const:
+        return np.array([float(v.value)])
+    q = v.qint
+    n = q.hi - q.lo + 1
+    if n > MAX_TABLE:
+        raise ConversionError(f'a lookup table over {n} input values (more than {MAX_TABLE}): narrow the input quantizer')
+    return np.ldexp(np.arange(q.lo, q.hi + 1, dtype=np.float64), -q.f)
+
+
+def _check_lut(layer) -> str | None:
+    return quantizer_reasons(layer)
+
+
+@register('hgq.layers:QUnaryFunctionLUT', 'hgq.layers:QAffinedUnaryFunctionLUT', check=_check_lut)
+def unary_lut(ctx, layer, xs):
+    """One table per element, over the values its (quantized) input can take, holding what the
+    layer itself returns for them (activation in float32, output quantizer included)."""
+    x = ctx.iq(layer, xs[0])
+    shape = x.shape[1:]
+    flat = x._vars.reshape(-1)
+    table = LayerTable(layer, shape, np.concatenate([_value_set(v) for v in flat]))
+    out = np.empty(len(flat), dtype=object)
+    spec = read_quantizer(layer.oq, shape) if layer.enable_oq else None
+    if spec is not None:
+        k, i, f = (a.reshape(-1) for a in spec.effective())
+    for j, v in enumerate(flat):
+        xe = FixedArray.from_vars(np.array([v], dtype=object))
+        if spec is None:
+            out[j] = xe.apply(table.column(j))._vars[0]
+        elif k[j] + i[j] + f[j] <= 0:
+            out[j] = FixedArray.from_vars(np.array([0.0]))._vars[0]
+        else:
+            out[j] = lut(xe, table.column(j), int(k[j]), int(i[j]), int(f[j]), 'WRAP', 'TRN')._vars[0]
+    return FixedArray(out.reshape(x.shape))
+
+
+# ------------------------------------------------------------------ Keras activations
+
+
+def _relu_reason(layer) -> str | None:
+    if layer.negative_slope != 0 or layer.threshold != 0:
+        return f'ReLU with negative_slope={layer.negative_slope}, threshold={layer.threshold}'
+    return None
+
+
+@register('keras.layers:ReLU', check=_relu_reason)
+def relu_layer(ctx, layer, xs):
+    y = relu(xs[0])
+    if layer.max_value is not None:
+        y = np.minimum(y, float(np.float32(layer.max_value)))
+    return y
+
+
+@register('keras.layers:Activation', check=activation_reason)
+def activation_layer(ctx, layer, xs):
+    return ctx.activation(layer, xs[0])
+
+
+# ------------------------------------------------------------------ shapes and no-ops
+
+
+@register('keras.layers:Dropout', 'keras.layers:SpatialDropout1D', 'keras.layers:SpatialDropout2D',
+          'keras.layers:GaussianNoise', 'keras.layers:GaussianDropout', 'keras.layers:AlphaDropout',
+          'keras.layers:Identity', 'keras.layers:ActivityRegularization')
+def identity(ctx, layer, xs):
+    return xs[0]
+
+
+@register('keras.layers:Reshape')
+def reshape(ctx, layer, xs):
+    return xs[0].reshape((1, *layer.target_shape))
+
+
+@register('keras.layers:Flatten')
+def flatten(ctx, layer, xs):
+    x = xs[0]
+    if getattr(layer, 'data_format', 'channels_last') == 'channels_first' and x.ndim > 2:
+        x = np.moveaxis(x, 1, -1)
+    return x.reshape((1, -1))
+
+
+@register('keras.layers:Permute')
+def permute(ctx, layer, xs):
+    return xs[0].transpose((0, *layer.dims))
+
+
+@register('keras.layers:Concatenate')
+def concatenate(ctx, layer, xs):
+    return np.concatenate(list(xs), axis=layer.axis)
+
