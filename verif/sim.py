@@ -227,6 +227,7 @@ class Build:
     rebuilt: bool
     seconds: float
     parameters: Mapping[str, object] = field(default_factory=dict)
+    waves: bool = False  # built to record waveforms (Icarus: FST via +dumpfile_path=, Verilator: dump.vcd)
 
 
 def build_key(
@@ -236,12 +237,13 @@ def build_key(
     parameters: Mapping[str, object],
     build_args: Sequence[str],
     timescale: tuple[str, str],
+    waves: bool = False,
 ) -> str:
     """sha256 over everything that changes the compiled simulation."""
     import cocotb
 
     h = hashlib.sha256()
-    meta = [_KEY_SCHEMA, sim.name, sim.version, cocotb.__version__, toplevel]
+    meta = [_KEY_SCHEMA, sim.name, sim.version, cocotb.__version__, toplevel] + (['waves'] if waves else [])
     meta += [sorted((str(k), str(v)) for k, v in parameters.items()), list(build_args), list(timescale)]
     h.update(json.dumps(meta).encode())
     for src in sources:
@@ -258,8 +260,10 @@ def build(
     build_args: Sequence[str] = (),
     timescale: tuple[str, str] = DEFAULT_TIMESCALE,
     cache_root: Path | str | None = None,
+    waves: bool = False,
 ) -> Build:
-    """Compile ``sources`` with ``toplevel`` unless an identical build is cached.
+    """Compile ``sources`` with ``toplevel`` unless an identical build is cached (``waves``:
+    instrumented to record waveforms; its runs then always write one).
 
     Two processes asking for the same key serialise on ``<build_dir>.lock``; the second finds
     the marker file the first wrote and reuses the build. A failed build leaves no marker.
@@ -269,7 +273,7 @@ def build(
     sim = find_simulator(simulator)
     paths = [Path(s).resolve() for s in sources]
     params = dict(parameters or {})
-    key = build_key(paths, toplevel, sim, params, build_args, timescale)
+    key = build_key(paths, toplevel, sim, params, build_args, timescale, waves)
     root = Path(cache_root).expanduser() if cache_root is not None else default_cache_root()
     build_dir = root / sim.name / f'{toplevel}-{key[:20]}'
     build_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -277,7 +281,7 @@ def build(
     with open(build_dir.with_name(build_dir.name + '.lock'), 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (build_dir / _MARKER).is_file():
-            return Build(sim, toplevel, build_dir, key, False, time.perf_counter() - t0, params)
+            return Build(sim, toplevel, build_dir, key, False, time.perf_counter() - t0, params, waves)
         shutil.rmtree(build_dir, ignore_errors=True)
         build_dir.mkdir()
         log = build_dir / 'build.log'
@@ -293,6 +297,7 @@ def build(
                     timescale=timescale,
                     always=True,
                     log_file=log,
+                    waves=waves,
                 )
             except (RuntimeError, SystemExit) as exc:
                 raise BuildFailed(f'{sim.name} build of {toplevel} failed ({exc})', log) from None
@@ -301,7 +306,7 @@ def build(
                 'sources': [str(p) for p in paths], 'parameters': {k: str(v) for k, v in params.items()},
                 'build_args': list(build_args), 'seconds': seconds}
         (build_dir / _MARKER).write_text(json.dumps(info, indent=1))
-    return Build(sim, toplevel, build_dir, key, True, seconds, params)
+    return Build(sim, toplevel, build_dir, key, True, seconds, params, waves)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -384,6 +389,7 @@ def run(
                 testcase=testcase,
                 seed=seed,
                 log_file=log,
+                waves=built.waves,
             )
             crashed = None
         except (RuntimeError, SystemExit) as exc:
