@@ -100,7 +100,7 @@ def run_demo(outdir: Path | None = None, n_random: int = 10_000, latency_cutoff:
                 'max_accumulator_bits': conv.max_accumulator_bits,
                 'float32_issues': [str(i) for i in conv.float32_issues],
                 'accuracy': _accuracy(y_prog, y_test), 'accuracy_keras': _accuracy(np.asarray(y_keras), y_test),
-                'data_vectors': int(len(x_test)),
+                'data_vectors': len(x_test),
             }
             wf.write_report(outdir, report)
             report = wf.verify_dir(outdir, simulators, on_step=lambda what, fn: step(

@@ -82,7 +82,7 @@ def _bits(l1: np.ndarray, f: np.ndarray) -> int:
     ok = l1 > 0
     if not np.any(ok):
         return 0
-    return int(math.ceil(float(np.max(np.log2(l1[ok]) + f[ok])) - 1e-12))
+    return math.ceil(float(np.max(np.log2(l1[ok]) + f[ok])) - 1e-12)
 
 
 @dataclass
@@ -137,7 +137,7 @@ class Float32Report:
             limit = FLOAT32_BITS - 1 if round_mode in _HALF_MODES else FLOAT32_BITS
             worst = float(np.max(need, initial=-np.inf))
             if worst >= limit:
-                self.issues.append(Issue(layer, 'a WRAP quantizer input', int(math.floor(worst)) + 1))
+                self.issues.append(Issue(layer, 'a WRAP quantizer input', math.floor(worst) + 1))
         elif round_mode in _HALF_MODES:
             width = np.asarray(i, dtype=np.float64) + f
             worst = float(np.max(np.where(known, width, -np.inf), initial=-np.inf))

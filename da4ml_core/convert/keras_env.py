@@ -19,8 +19,8 @@ def import_keras():
         if '--xla_cpu_multi_thread_eigen' not in flags:
             os.environ['XLA_FLAGS'] = (flags + ' --xla_cpu_multi_thread_eigen=false').strip()
     try:
-        import keras
         import hgq  # noqa: F401 - registers the HGQ2 layers for deserialization
+        import keras
     except ImportError as err:
         raise ImportError(
             f'the Keras converter needs keras, jax and hgq2 installed ({err}); '

@@ -145,6 +145,9 @@ def _value_set(v) -> np.ndarray:
     """Every value a traced scalar can take."""
     if v.is_const:
         return np.array([float(v.value)])
+    if v.lazy is not None:
+        raise ConversionError('the input is a float32 function value (e.g. a non-power-of-two average): '
+                              'quantize it first (enable_iq)')
     q = v.qint
     n = q.hi - q.lo + 1
     if n > MAX_TABLE:

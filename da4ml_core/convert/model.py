@@ -165,11 +165,17 @@ def _run(model, inputs: list[FixedArray], ctx: Ctx, layers: list, prefix: str = 
                 layers.append((name, cls))
         except (InputPrecisionError, UnsupportedLayerError):
             raise
-        except ConversionError as err:
+        except (ValueError, TypeError, ArithmeticError, AttributeError) as err:
+            if any(np.any(unknown_mask(x)) for x in xs):
+                raise InputPrecisionError(
+                    f'{name} ({cls}) computes on a model input that no quantizer has read yet: its precision '
+                    f'is unknown; give input_kif=(k, i, f) (CLI: --input-kif K I F)') from err
+            if isinstance(err, AttributeError):
+                raise
             msg = str(err)
-            raise ConversionError(msg if msg.startswith(name) else f'{name} ({cls}): {msg}') from err
-        except (ValueError, TypeError, ArithmeticError) as err:
-            raise ConversionError(f'{name} ({cls}): {err}') from err
+            if isinstance(err, ConversionError) and msg.startswith(name):
+                raise
+            raise ConversionError(f'{name} ({cls}): {msg}') from err
         outs = outs if isinstance(outs, list) else [outs]
         if len(outs) != len(node.outputs):
             raise ConversionError(f'{name} ({cls}): {len(outs)} outputs replayed, the layer has {len(node.outputs)}')

@@ -24,7 +24,6 @@ pytest.importorskip('hgq', reason='needs the keras extra (hgq2, keras, jax)')
 import hgq_test_models as models
 import keras
 from hgq.config import QuantizerConfigScope
-from hgq.quantizer.config import QuantizerConfig
 from hgq.layers import (
     QAdd,
     QAveragePow2,
@@ -42,6 +41,7 @@ from hgq.layers import (
     QMeanPow2,
     QUnaryFunctionLUT,
 )
+from hgq.quantizer.config import QuantizerConfig
 
 from da4ml_core.convert import (
     ConversionError,
@@ -124,7 +124,7 @@ def test_program_equals_predict(hgq_case, name):
     assert len(x) >= 10_000
     assert len(np.unique(y)) > 8  # the comparison is not between constant outputs
     # the probes reach outside the input quantizer's range (overflow behaviour is compared)
-    k, i, _ = models.kif_of(case.in_quantizer, case.x.shape[1:])
+    _, i, _ = models.kif_of(case.in_quantizer, case.x.shape[1:])
     assert np.any(np.abs(x) > np.exp2(i.max().astype(np.float64)))
     assert conv.float32_issues == [] and 0 < conv.max_accumulator_bits <= 24
 
@@ -151,9 +151,8 @@ def test_quantizer_precision_ports(hgq_case, name):
     assert np.array_equal(conv.predict(xq), y_keras)
     k, i, f = models.kif_of(case.in_quantizer, x.shape[1:])
     width = np.where(k + i + f > 0, k + i + f, 0)
-    assert conv.program.reg_bits >= 0
     in_bits = sum(q.width for q in conv.program.inp_qints if q is not None)
-    assert in_bits <= int(width.sum())  # no wider than the quantizer (narrower where unused)
+    assert 0 < in_bits <= int(width.sum())  # no wider than the quantizer (narrower where unused)
 
 
 def test_wrap_inputs_are_exact_for_any_float(hgq_case):
@@ -181,6 +180,16 @@ def test_input_kif_errors(hgq_case):
         convert_model(case.model, input_kif=(1, 2))
     with pytest.raises(InputPrecisionError):
         convert_model(case.model, input_kif=(2, 3, 4))
+
+
+def test_unquantized_input_needs_input_kif():
+    keras.utils.set_random_seed(7)
+    inp = keras.Input((4,))
+    model = keras.Model(inp, QDense(3, enable_iq=False, name='raw')(inp))
+    with pytest.raises(InputPrecisionError, match=r'raw \(QDense\).*input_kif'):
+        convert_model(model)
+    conv = convert_model(model, input_kif=(1, 3, 4))
+    assert_bit_exact(conv, model, at_port(_data((4,)), (1, 3, 4)), 'raw input')
 
 
 # ------------------------------------------------------------------ unsupported layers

@@ -1,0 +1,130 @@
+"""Converted HGQ2 models as Verilog: simulated in Icarus and Verilator, equal to ``model.predict``.
+
+The trained dense and convolutional test models (tests/convert/models.py) are converted, written
+combinational and pipelined, and driven on the bulk path with their probe inputs (in range,
+out of range, rounding ties). The output integers must equal Keras's float32 outputs scaled to
+the output grid, and the interpreter's. Keras's answer is the oracle here: no compiler code
+computes the expected values.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault('KERAS_BACKEND', 'jax')
+os.environ.setdefault('JAX_PLATFORMS', 'cpu')
+if '--xla_cpu_multi_thread_eigen' not in os.environ.get('XLA_FLAGS', ''):
+    os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') + ' --xla_cpu_multi_thread_eigen=false').strip()
+
+pytest.importorskip('hgq', reason='needs the keras extra (hgq2, keras, jax)')
+
+from da4ml_core.convert import convert_model
+from da4ml_core.convert.workflow import run_bulk
+from da4ml_core.emit import write_verilog
+from da4ml_core.fixed import quantize
+from verif import emitted
+
+pytestmark = [pytest.mark.rtl, pytest.mark.slow]
+
+N_VECTORS = 2000
+_MODULE = 'hgq_test_models'
+
+
+def _models():
+    if _MODULE not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / 'convert' / 'models.py'
+        spec = importlib.util.spec_from_file_location(_MODULE, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[_MODULE] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[_MODULE]
+
+
+_CASES: dict = {}
+
+
+def _case(name: str):
+    if name not in _CASES:
+        root = os.environ.get('DA4ML_CACHE') or os.path.join(os.path.expanduser('~'), '.cache', 'da4ml_core')
+        _CASES[name] = _models().build(name, cache_dir=Path(root) / 'hgq_models')
+    return _CASES[name]
+
+
+def _inputs(case, n: int, seed: int) -> np.ndarray:
+    """The case's probes, calibration rows scaled up to 16x, and uniform noise over 8x the range."""
+    models = _models()
+    rng = np.random.default_rng(seed)
+    shape = case.x.shape[1:]
+    k, i, f = models.kif_of(case.in_quantizer, shape)
+    hi = np.exp2(np.where(k + i + f > 0, i, 0).astype(np.float64))
+    m = (n - len(case.x)) // 2
+    rows = case.x_calib[rng.integers(0, len(case.x_calib), m)] * rng.choice([1, 2, 4, 16], size=(m,) + (1,) * len(shape))
+    noise = (rng.uniform(size=(n - len(case.x) - m,) + shape) * 2 - 1) * 8 * hi
+    return np.concatenate([case.x, rows, noise]).astype(np.float32)
+
+
+def floats_to_bus(meta: dict, X: np.ndarray) -> np.ndarray:
+    """Bus integers of the values each input field carries for floats X (truncate, wrap)."""
+    rows = np.zeros((len(X), max(len(meta['inputs']), 1)), dtype=np.int64)
+    for j, e in enumerate(meta['inputs']):
+        if e['used']:
+            raw = np.floor(np.ldexp(X[:, j].astype(np.float64), e['f'])).astype(np.int64)
+            raw = raw & ((1 << e['width']) - 1)
+            if e['signed']:
+                raw = np.where(raw >= 1 << (e['width'] - 1), raw - (1 << e['width']), raw)
+            rows[:, j] = raw
+    return rows
+
+
+def keras_to_bus(meta: dict, Y: np.ndarray) -> np.ndarray:
+    """Keras outputs (n, n_out) as the integers the output fields must carry."""
+    out = np.zeros((len(Y), max(len(meta['outputs']), 1)), dtype=np.int64)
+    for j, e in enumerate(meta['outputs']):
+        scaled = np.ldexp(Y[:, j].astype(np.float64), e['f'])
+        assert np.array_equal(scaled, np.round(scaled)), f'Keras output {j} is off the output grid 2^-{e["f"]}'
+        if e['used']:
+            out[:, j] = scaled.astype(np.int64)
+        else:
+            assert np.all(scaled == 0), f'output {j} is constant 0 in the design but not in Keras'
+    return out
+
+
+CASES = [('dense', None), ('dense', 3), ('conv2d_pool', 4), ('conv1d', 2), ('lut', 2)]
+
+
+@pytest.mark.parametrize(('name', 'cutoff'), CASES, ids=[f'{n}-{c}' for n, c in CASES])
+def test_converted_model_in_simulator(simulator, tmp_path, name, cutoff):
+    case = _case(name)
+    x = _inputs(case, N_VECTORS, seed=len(name))
+    if name == 'conv1d':  # saturating input quantizer: a port 3 integer and 2 fractional bits wider
+        _, i, f = _models().kif_of(case.in_quantizer, x.shape[1:])
+        kif = (1, int(i.max()) + 3, int(f.max()) + 2)
+        conv = convert_model(case.model, input_kif=kif, on_inexact='error')
+        x = quantize(x.astype(np.float64), *kif, 'TRN', 'WRAP').astype(np.float32)
+    else:
+        conv = convert_model(case.model, on_inexact='error')
+    write_verilog(conv.program, tmp_path, name=name, latency_cutoff=cutoff)
+    meta = emitted.load_metadata(tmp_path)
+    X = x.reshape(len(x), -1)
+    rows = floats_to_bus(meta, X)
+    Xq = emitted.bus_to_floats(meta, rows)  # the port values: x itself where the design reads it
+    y_keras = case.model.predict(x, verbose=0, batch_size=4096).reshape(len(x), -1)
+    y_port = case.model.predict(Xq.reshape(x.shape).astype(np.float32), verbose=0, batch_size=4096).reshape(len(x), -1)
+    assert np.array_equal(y_keras, y_port), 'the port does not carry what the model reads of its input'
+    expected = keras_to_bus(meta, y_keras)
+    assert np.array_equal(emitted.expected_interp(conv.program, meta, Xq), expected)
+    design = emitted.emitted_design(tmp_path)
+    assert design.clocked == (cutoff is not None)
+    outcome = run_bulk(design, rows, simulator, expected)
+    bad = np.flatnonzero(np.any(outcome['outputs'] != expected, axis=1))
+    assert outcome['mismatches'] == bad.size == 0, (
+        f'{name} on {simulator}: {bad.size} of {len(rows)} vectors differ from Keras; first: '
+        f'inputs {rows[bad[0]].tolist()} got {outcome["outputs"][bad[0]].tolist()} expected {expected[bad[0]].tolist()}'
+    )
+    assert outcome['vectors'] == len(rows)
