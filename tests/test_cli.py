@@ -21,7 +21,7 @@ import pytest
 os.environ.setdefault('KERAS_BACKEND', 'jax')
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 
-pytest.importorskip('hgq', reason='needs the keras extra (hgq2, keras, jax)')
+import hgq  # noqa: F401  (the keras extra is a test requirement: missing it is an error, not a skip)
 
 from da4ml_core import cli
 

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-import pytest
-
-pytest.importorskip('hgq', reason='needs the keras extra (hgq2, keras, jax)')
+import hgq  # noqa: F401  (the keras extra is a test requirement: missing it is an error, not a skip)
 import hgq_test_models as models
 import keras
+import numpy as np
+import pytest
 from hgq.config import QuantizerConfigScope
 from hgq.layers import (
     QAdd,

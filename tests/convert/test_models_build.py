@@ -12,12 +12,11 @@ Each model (tests/convert/models.py) is checked for:
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
-import hgq  # noqa: E402,F401  (the keras extra is a test requirement: missing it is an error, not a skip)
+import hgq  # noqa: F401  (the keras extra is a test requirement: missing it is an error, not a skip)
 import hgq_test_models as models
 import keras
+import numpy as np
+import pytest
 
 NAMES = sorted(models.BUILDERS)
 
