@@ -11,6 +11,7 @@ importable (or with ``method='csd'``) each output is a latency-ordered sum of CS
 from __future__ import annotations
 
 import contextlib
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -172,27 +173,37 @@ def linear_map(xs: list[FixedVar], rows, cols, weights, n_out: int) -> list[Fixe
     """``y[c] = sum of x[r] * w`` over the entries (r, c, w); weights exact floats."""
     xs = [ready(x) for x in xs]
     rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
-    ws = [Fraction(float(w)) for w in np.asarray(weights, dtype=np.float64)]
+    wf = np.asarray(weights, dtype=np.float64)
     bias = [Fraction(0)] * n_out
     node_id: dict[int, int] = {}
     nodes: list[FixedVar] = []
     keys, kept = [], []
-    for r, c, w in zip(rows.tolist(), cols.tolist(), ws):
+    for r, c, w in zip(rows.tolist(), cols.tolist(), wf.tolist()):
         if w == 0:
             continue
         x = xs[r]
         if x.is_const:
-            bias[c] += x.value * w
+            bias[c] += x.value * Fraction(w)
             continue
         j = node_id.setdefault(id(x.node), len(nodes))
         if j == len(nodes):
             nodes.append(FixedVar(x.node))
         keys.append(j * n_out + c)
-        kept.append(-w * Fraction(2) ** x.shift if x.neg else w * Fraction(2) ** x.shift)
+        kept.append((-w if x.neg else w, x.shift))
     outs = [FixedVar(value=b) for b in bias]
     if not keys:
         return outs
-    ukeys, uw = _merge(np.array(keys, dtype=np.int64), kept)
+    keys_arr = np.array(keys, dtype=np.int64)
+    if np.unique(keys_arr).size == keys_arr.size:
+        # every (input, output) pair once: scaling by 2**shift is exact in float64, nothing to sum
+        order = np.argsort(keys_arr, kind='stable')
+        scaled = np.array([math.ldexp(w, s) for w, s in kept], dtype=np.float64)
+        exact = all(math.isfinite(v) and math.ldexp(v, -s) == w for v, (w, s) in zip(scaled.tolist(), kept))
+        if not exact:
+            raise ValueError('a weight times its input scale is not exactly representable as float64')
+        ukeys, uw = keys_arr[order], scaled[order]
+    else:  # repeated inputs: sum their weights exactly
+        ukeys, uw = _merge(keys_arr, [Fraction(w) * Fraction(2) ** s for w, s in kept])
     r_idx, c_idx = ukeys // n_out, ukeys % n_out
     labels = _components(r_idx, c_idx, len(nodes), n_out)
     order = np.argsort(labels[c_idx], kind='stable')
