@@ -143,51 +143,21 @@ def check_interpreter(prog: Program, meta: dict, X: np.ndarray, expected: np.nda
     }
 
 
-# cocotb's Verilator runner makes every signal of every instance VPI-visible
-# (--public-flat-rw); a converted model has thousands of instances, which turns a 20 s build
-# into tens of minutes (the bulk testbench only touches the wrapper's clk / done). And gcc at
-# Verilator's default -Os needs over 10 minutes for the ~8 MB of C++ of a 5000-op design; -O0
-# builds it in under a minute and still simulates ~1e5 vectors/s.
-VERILATOR_BULK_ARGS = ('--no-public-flat-rw', '--public-depth', '1', '-CFLAGS', '-O0')
-
-
 def run_bulk(design, rows: np.ndarray, simulator: str, expected: np.ndarray, seed: int = 1) -> dict:
-    """``verif.drive.run_bulk`` with Verilator's VPI visibility limited to the wrapper."""
-    import shutil
-    import tempfile
+    """``verif.drive.run_bulk`` as a report entry (mismatching rows against ``expected``)."""
+    from verif.drive import run_bulk as drive_bulk
 
-    from verif import sim
-    from verif.drive import BULK_TB
-    from verif.vectors import read_hex, write_hex
-    from verif.wrappers import bulk_depth, bulk_wrapper
-
-    n = len(rows)
-    args = VERILATOR_BULK_ARGS if simulator == 'verilator' else ()
-    with tempfile.TemporaryDirectory(prefix='bulk-wrapper-') as tmp:
-        top = bulk_wrapper(design, bulk_depth(n), tmp)
-        built = sim.build(top.sources, top.name, simulator, build_args=args)
-    run_dir = sim.new_run_dir(built)
-    stim, out = run_dir / 'stim.hex', run_dir / 'out.hex'
-    write_hex(stim, design.in_bus.pack(rows), design.in_bus.hex_digits)
-    plusargs = [f'+n_vectors={n}', f'+stim={stim}', f'+out={out}']
-    env = {'DA4ML_TB_CYCLES': str(n + design.latency + 2)}
-    t0 = time.perf_counter()
-    result = sim.run(built, BULK_TB, extra_env=env, plusargs=plusargs, seed=seed, run_dir=run_dir)
-    words = read_hex(out) if out.is_file() else []
-    if len(words) != n:
-        raise sim.SimulationFailed(f'bulk run of {design.name} wrote {len(words)} of {n} output words', result.log)
-    outputs = design.out_bus.unpack(words)
-    shutil.rmtree(run_dir, ignore_errors=True)
+    res = drive_bulk(design, rows, simulator, expected=expected, seed=seed)
     return {
         'simulator': simulator,
-        'version': built.simulator.version,
-        'vectors': int(n),
-        'mismatches': int(np.count_nonzero(np.any(outputs != expected, axis=1))),
-        'build_seconds': round(built.seconds, 3),
-        'rebuilt': bool(built.rebuilt),
-        'run_seconds': round(time.perf_counter() - t0, 3),
-        'vectors_per_second': round(n / max(time.perf_counter() - t0, 1e-9)),
-        'outputs': outputs,
+        'version': res.version,
+        'vectors': int(res.n_vectors),
+        'mismatches': int(res.mismatches),
+        'build_seconds': round(res.build_seconds, 3),
+        'rebuilt': bool(res.rebuilt),
+        'run_seconds': round(res.run_seconds, 3),
+        'vectors_per_second': round(res.n_vectors / max(res.run_seconds, 1e-9)),
+        'outputs': res.outputs,
     }
 
 
