@@ -341,3 +341,12 @@ def test_metadata_is_plain_sorted_json(tmp_path):
     doc = json.loads(raw)
     assert raw == json.dumps(doc, indent=1, sort_keys=True) + '\n'
     assert doc['latency_cycles'] == 3 and doc['sources'][-1] == 'top.v' and doc['stage_capacity'] == 1.0
+
+
+def test_stimulus_of_many_inputs_stays_small():
+    """16 inputs have 4**16 corner combinations: sampled, never listed."""
+    field = {'width': 8, 'signed': True, 'used': True, 'f': 0, 'k': 1, 'i': 7}
+    rows = emitted.stimulus({'inputs': [field] * 16, 'outputs': []}, 10, 1)
+    assert rows.shape == (emitted.MAX_CORNERS + 10, 16)
+    assert rows.min() >= -128 and rows.max() <= 127
+    assert (rows == -128).any() and (rows == 127).any()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -58,10 +59,11 @@ def stimulus(meta: dict, n_random: int, seed: int) -> np.ndarray:
     MAX_CORNERS rows), then ``n_random`` uniform rows. Pads get random bits: they must be ignored."""
     in_bus, _ = buses(meta)
     rng = np.random.default_rng(seed)
-    corners = list(itertools.product(*(f.extremes() for f in in_bus.fields)))
-    if len(corners) > MAX_CORNERS:
-        keep = rng.choice(len(corners), MAX_CORNERS, replace=False)
-        corners = [corners[k] for k in sorted(keep)]
+    extremes = [f.extremes() for f in in_bus.fields]
+    if math.prod(len(e) for e in extremes) <= MAX_CORNERS:
+        corners = list(itertools.product(*extremes))
+    else:  # too many to list (4**16 for 16 inputs): each row picks every field's extreme at random
+        corners = [tuple(e[int(rng.integers(len(e)))] for e in extremes) for _ in range(MAX_CORNERS)]
     rand = [[int(rng.integers(f.lo, f.hi, endpoint=True)) for f in in_bus.fields] for _ in range(n_random)]
     return np.array(corners + rand, dtype=np.int64).reshape(-1, len(in_bus.fields))
 
