@@ -298,6 +298,7 @@ def optimize(
             t_lo[t], t_hi[t], t_f[t], t_lat[t] = lo, hi, f, new_lat
             t_a[t], t_b[t], t_shift[t], t_sub[t] = t1, t2, shift, neg
             # substitute column by column, re-checking the latency bound on the current column
+            no_digit_used = np.zeros(width, np.bool_)
             for c in range(n_out):
                 while in_col[t1, c] > 0 and in_col[t2, c] > 0:
                     p, q = _find_match(
@@ -316,6 +317,7 @@ def optimize(
                         col_unit,
                         col_s,
                         sum_rule,
+                        no_digit_used,
                     )
                     if p < 0:
                         break
@@ -417,15 +419,30 @@ def _tiebreak(key, seed):
 
 @njit(cache=True)
 def _find_match(
-    c, c_term, c_bit, c_sign, c_len, t_lat, t1, t2, shift, neg, new_lat, lat_bound, unit, col_s, sum_rule
+    c,
+    c_term,
+    c_bit,
+    c_sign,
+    c_len,
+    t_lat,
+    t1,
+    t2,
+    shift,
+    neg,
+    new_lat,
+    lat_bound,
+    unit,
+    col_s,
+    sum_rule,
+    used,
 ):
-    """First digit pair of column c forming the pattern whose substitution keeps the column within
-    ``lat_bound``."""
+    """First pair of digits of column c, neither ``used``, forming the pattern whose substitution
+    keeps the column within ``lat_bound``; (-1, -1) if none."""
     for p in range(c_len[c]):
-        if c_term[c, p] != t1:
+        if c_term[c, p] != t1 or used[p]:
             continue
         for q in range(c_len[c]):
-            if q == p or c_term[c, q] != t2 or c_bit[c, q] != c_bit[c, p] + shift:
+            if q == p or used[q] or c_term[c, q] != t2 or c_bit[c, q] != c_bit[c, p] + shift:
                 continue
             if (c_sign[c, q] != c_sign[c, p]) != (neg == 1):
                 continue
@@ -442,18 +459,27 @@ def _count_matches(
     """Disjoint pattern occurrences in column c that each fit the latency bound on their own."""
     n = 0
     used = np.zeros(c_len[c], np.bool_)
-    for p in range(c_len[c]):
-        if c_term[c, p] != t1 or used[p]:
-            continue
-        for q in range(c_len[c]):
-            if q == p or used[q] or c_term[c, q] != t2 or c_bit[c, q] != c_bit[c, p] + shift:
-                continue
-            if (c_sign[c, q] != c_sign[c, p]) != (neg == 1):
-                continue
-            if not _fits(c, p, q, new_lat, c_term, c_len, t_lat, lat_bound, unit, col_s, sum_rule):
-                continue
-            used[p] = True
-            used[q] = True
-            n += 1
-            break
-    return n
+    while True:
+        p, q = _find_match(
+            c,
+            c_term,
+            c_bit,
+            c_sign,
+            c_len,
+            t_lat,
+            t1,
+            t2,
+            shift,
+            neg,
+            new_lat,
+            lat_bound,
+            unit,
+            col_s,
+            sum_rule,
+            used,
+        )
+        if p < 0:
+            return n
+        used[p] = True
+        used[q] = True
+        n += 1
