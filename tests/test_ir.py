@@ -309,6 +309,9 @@ def test_dce_and_dedup_keep_outputs_exact(prog, data):
     for p in (prog.dce(), prog.dedup(), prog.dedup().dce(), prog.dce(keep_inputs=True)):
         assert np.array_equal(p(X), want)
         assert len(p) <= len(prog)
+        # the passes keep each op's cost and latency instead of re-running the cost model
+        fresh = p.replace(ops=[op.with_(cost=-1.0, latency=-1.0) for op in p.ops])
+        assert [(op.cost, op.latency) for op in p.ops] == [(op.cost, op.latency) for op in fresh.ops]
     doubled = prog.replace(ops=prog.ops + tuple(op for op in prog.ops if op.opcode != Opcode.INPUT))
     assert len(doubled.dedup()) == len(prog.dedup())
 

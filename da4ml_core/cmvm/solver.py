@@ -22,7 +22,7 @@ from . import kernels
 from .decompose import split
 from .stage import StageResult, Terms, digits_of, run_stage
 
-__all__ = ["DEFAULT_INPUT_KIF", "Candidate", "search", "solve"]
+__all__ = ["DEFAULT_INPUT_KIF", "AdderGraph", "Candidate", "search", "solve", "solve_graph"]
 
 DEFAULT_INPUT_KIF = (1, 7, 0)  # signed 8-bit integers, when no input precision is given
 _WIDTH_LIMIT = 61
@@ -252,12 +252,20 @@ def _better(a: Candidate, b: Candidate) -> bool:
 # ----------------------------------------------------------------------------- assembly
 
 
-def assemble(n_in: int, qints: list[QInt], cand: Candidate, adder_size: int, carry_size: int) -> Program:
-    """The IR program of a candidate: INPUT ops, then the stages' adders that reach an output.
+@dataclass(frozen=True)
+class AdderGraph:
+    """The answer of the search, before it is written as a Program: node ``j < n_in`` is input j,
+    node ``n_in + t`` is ``adders[t] = (a, b, shift, sub)``: ``node[a] ± node[b] * 2**shift``
+    (operands are earlier nodes); output ``o`` is ``outputs[o] = (node, shift, negate)``, node -1
+    for a zero output. Only adders some output needs are listed."""
 
-    Intervals are re-derived from the INPUT precisions (the search may have used narrower exact
-    input intervals), so the program is exact by construction; the tests validate it fully."""
-    # global numbering: inputs, then every stage's adders in order
+    n_in: int
+    adders: tuple[tuple[int, int, int, bool], ...]
+    outputs: tuple[tuple[int, int, bool], ...]
+
+
+def graph_of(n_in: int, cand: Candidate) -> AdderGraph:
+    """Number the stages' adders after the inputs, keep those an output reads."""
     rows: list[tuple[int, int, int, bool]] = []
     index = np.arange(n_in)
     prev_index = index
@@ -283,23 +291,35 @@ def assemble(n_in: int, qints: list[QInt], cand: Candidate, adder_size: int, car
             a, b, _, _ = rows[g - n_in]
             stack += [a, b]
     new_index = np.cumsum(live) - 1
-    ops = [Op(Opcode.INPUT, j, -1, 0, QInt.of_kif(*qints[j].kif)) for j in range(n_in)]
-    for g, (a, b, shift, sub) in enumerate(rows, start=n_in):
-        if live[g]:
-            a, b = int(new_index[a]), int(new_index[b])
-            q = shift_add(ops[a].qint, ops[b].qint, shift, sub)
-            ops.append(Op(Opcode.SUB if sub else Opcode.ADD, a, b, shift, q))
-    out_idxs = [int(new_index[o]) if o >= 0 else -1 for o in outs]
-    out_shifts = [int(b) if t >= 0 else 0 for t, b in zip(last.out_term, last.out_bit)]
-    out_negs = [bool(s < 0) if t >= 0 else False for t, s in zip(last.out_term, last.out_sign)]
+    adders = tuple(
+        (int(new_index[a]), int(new_index[b]), shift, sub)
+        for g, (a, b, shift, sub) in enumerate(rows, start=n_in)
+        if live[g]
+    )
+    outputs = tuple(
+        (int(new_index[o]), int(b), bool(s < 0)) if o >= 0 else (-1, 0, False)
+        for o, b, s in zip(outs, last.out_bit, last.out_sign)
+    )
+    return AdderGraph(n_in, adders, outputs)
+
+
+def assemble(graph: AdderGraph, qints: list[QInt], adder_size: int, carry_size: int) -> Program:
+    """The IR program of an adder graph: INPUT ops at the inputs' precisions, then the adders.
+
+    Intervals are re-derived from the INPUT precisions (the search may have used narrower exact
+    input intervals), so the program is exact by construction; the tests validate it fully."""
+    ops = [Op(Opcode.INPUT, j, -1, 0, QInt.of_kif(*qints[j].kif)) for j in range(graph.n_in)]
+    for a, b, shift, sub in graph.adders:
+        q = shift_add(ops[a].qint, ops[b].qint, shift, sub)
+        ops.append(Op(Opcode.SUB if sub else Opcode.ADD, a, b, shift, q))
     return Program(
-        n_in,
-        len(out_idxs),
+        graph.n_in,
+        len(graph.outputs),
         ops,
         None,
-        out_idxs,
-        out_shifts,
-        out_negs,
+        [o[0] for o in graph.outputs],
+        [o[1] for o in graph.outputs],
+        [o[2] for o in graph.outputs],
         (),
         adder_size,
         carry_size,
@@ -313,7 +333,7 @@ def _auto_restarts(n_entries: int) -> int:
     return 48 if n_entries <= 16 else 12 if n_entries <= 36 else 0
 
 
-def solve(
+def solve_graph(
     W,
     input_kifs=None,
     hard_dc: int | None = None,
@@ -327,17 +347,9 @@ def solve(
     restarts: int | str = "auto",
     time_budget: float | None = None,
     seed: int = 0,
-) -> Program:
-    """A program computing ``y = x @ W`` exactly with adders only.
-
-    ``W`` (n_in, n_out): real entries exactly representable in fixed point. Inputs: one or
-    ``n_in`` precisions ``input_kifs`` (default signed 8-bit integers), or exact intervals
-    ``input_qints``, and arrival ``input_latencies``. ``hard_dc``: the latency may exceed the plain
-    CSD tree's by at most this many adder levels (None: unconstrained). ``method``: pattern score
-    ('mc', 'wmc', 'mc-dc', 'wmc-dc') or 'auto' to try all; ``decompose_depth``: column-tree depth
-    (1 = no decomposition) or 'auto'. ``restarts`` extra seeded runs of the best setting ('auto': a few for small matrices), within
-    ``time_budget`` seconds if given. The same arguments give the same program.
-    """
+) -> tuple[AdderGraph, list[QInt]]:
+    """The adder graph computing ``y = x @ W`` exactly, and the input intervals it was solved for.
+    Arguments as for :func:`solve`; the tracer inlines the graph without building a Program."""
     arr = np.asarray(W) if not isinstance(W, np.ndarray) else W
     integer_matrix(arr)  # type / shape / finiteness / range errors, naming the entry
     arr = np.asarray(arr, dtype=np.float64)
@@ -383,4 +395,28 @@ def solve(
         time_budget,
         int(seed),
     )
-    return assemble(n_in, qints, best, int(adder_size), int(carry_size))
+    return graph_of(n_in, best), qints
+
+
+def solve(
+    W,
+    input_kifs=None,
+    hard_dc: int | None = None,
+    *,
+    adder_size: int = 1,
+    carry_size: int = -1,
+    **options,
+) -> Program:
+    """A program computing ``y = x @ W`` exactly with adders only.
+
+    ``W`` (n_in, n_out): real entries exactly representable in fixed point. Inputs: one or
+    ``n_in`` precisions ``input_kifs`` (default signed 8-bit integers), or exact intervals
+    ``input_qints``, and arrival ``input_latencies``. ``hard_dc``: the latency may exceed the plain
+    CSD tree's by at most this many adder levels (None: unconstrained). ``method``: pattern score
+    ('mc', 'wmc', 'mc-dc', 'wmc-dc') or 'auto' to try all; ``decompose_depth``: column-tree depth
+    (1 = no decomposition) or 'auto'. ``restarts`` extra seeded runs of the best setting ('auto': a
+    few for small matrices), within ``time_budget`` seconds if given. ``seed`` seeds them. The same
+    arguments give the same program.
+    """
+    graph, qints = solve_graph(W, input_kifs, hard_dc, adder_size=adder_size, carry_size=carry_size, **options)
+    return assemble(graph, qints, int(adder_size), int(carry_size))

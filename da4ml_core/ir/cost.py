@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from .ops import Op, Opcode, QInt
 
-__all__ = ['op_cost', 'adder_bits', 'ceil_log2']
+__all__ = ['op_cost', 'adder_bits', 'adder_cost', 'ceil_log2']
 
 
 def ceil_log2(num: int, den: int = 1) -> int:
@@ -20,21 +20,34 @@ def ceil_log2(num: int, den: int = 1) -> int:
 
 def adder_bits(a: QInt, b: QInt, shift: int = 0) -> int:
     """LUT-bits of the adder ``a ± b * 2**shift`` (see :func:`op_cost`)."""
-    b = b.shifted(shift)
-    f = min(a.f, b.f)  # bits below the coarser operand's step are wires
-    k = int(a.lo < 0 or b.lo < 0)
+    lo_a, hi_a, f_a = a
+    lo_b, hi_b, f_b = b
+    f_b -= shift
     # i = ceil(log2(max |bound|)), upper bounds one step above the max; compare on one grid
-    g = max(a.f, b.f)
-    mags = [abs(a.lo) << (g - a.f), (a.hi + 1) << (g - a.f), abs(b.lo) << (g - b.f), (b.hi + 1) << (g - b.f)]
-    top = max(mags)
+    g = max(f_a, f_b)
+    top = max(max(-lo_a, hi_a + 1) << (g - f_a), max(-lo_b, hi_b + 1) << (g - f_b))
     if top <= 0:
         return 0
     i = ceil_log2(top, 1 << g) if g >= 0 else ceil_log2(top << -g)
-    return max(k + i + f, 0)
+    k = 1 if lo_a < 0 or lo_b < 0 else 0
+    return max(k + i + min(f_a, f_b), 0)  # bits below the coarser operand's step are wires
 
 
 def _scale(bits: int, size: int) -> float:
     return float(-(-bits // size)) if size > 0 else float(bits)
+
+
+def _chain(bits: int, carry_size: int) -> float:
+    """Adder levels of a ``bits``-wide carry chain."""
+    if bits <= 0:
+        return 0.0
+    return float(-(-bits // carry_size)) if carry_size > 0 else 1.0
+
+
+def adder_cost(a: QInt, b: QInt, shift: int, adder_size: int = 1, carry_size: int = -1) -> tuple[float, float]:
+    """``(cost, levels)`` of the adder ``a ± b * 2**shift``: :func:`op_cost` of ADD / SUB."""
+    bits = adder_bits(a, b, shift)
+    return _scale(bits, adder_size), _chain(bits, carry_size)
 
 
 def op_cost(op: Op, qints: Sequence[QInt], adder_size: int = 1, carry_size: int = -1) -> tuple[float, float]:
@@ -58,18 +71,14 @@ def op_cost(op: Op, qints: Sequence[QInt], adder_size: int = 1, carry_size: int 
     out = op.qint
 
     def chain(bits: int) -> float:
-        if bits <= 0:
-            return 0.0
-        return float(-(-bits // carry_size)) if carry_size > 0 else 1.0
+        return _chain(bits, carry_size)
 
     if code in (Opcode.INPUT, Opcode.CONST, Opcode.QUANTIZE):
         return 0.0, 0.0
     if code in (Opcode.ADD, Opcode.SUB):
-        bits = adder_bits(qints[op.id0], qints[op.id1], op.data)
-        return _scale(bits, adder_size), chain(bits)
+        return adder_cost(qints[op.id0], qints[op.id1], op.data, adder_size, carry_size)
     if code == Opcode.CONST_ADD:
-        bits = adder_bits(qints[op.id0], QInt(op.data, op.data, out.f))
-        return _scale(bits, adder_size), chain(bits)
+        return adder_cost(qints[op.id0], QInt(op.data, op.data, out.f), 0, adder_size, carry_size)
 
     bits, levels = 0, 0.0
     if code < 0:  # negation of the (last) operand

@@ -38,6 +38,7 @@ class Program:
         'carry_size',
         '_validated',
         '_plan',
+        '_annotated_ok',
     )
 
     def __init__(
@@ -53,6 +54,7 @@ class Program:
         adder_size: int = 1,
         carry_size: int = -1,
         validate: bool = True,
+        annotate: bool = True,
     ):
         self.n_in = int(n_in)
         self.n_out = int(n_out)
@@ -66,14 +68,19 @@ class Program:
         self._plan = None
         self._validated = False
         self.ops = tuple(ops)
+        self._annotated_ok = False
         if validate:
             self.validate()
-            self.ops = self._annotated(self.ops)
-        else:
+        if annotate:
             try:
                 self.ops = self._annotated(self.ops)
+                self._annotated_ok = True
             except (IndexError, KeyError, TypeError, ValueError):
-                pass  # malformed; validate() will say where
+                if validate:
+                    raise
+                # malformed; validate() will say where
+        else:
+            self._annotated_ok = True  # the caller vouches: ops already carry this cost model's numbers
 
     # ---------------------------------------------------------------- construction helpers
 
@@ -94,10 +101,14 @@ class Program:
             out.append(op)
         return tuple(out)
 
-    def replace(self, **changes) -> Program:
+    def replace(self, keep_annotations: bool = False, **changes) -> Program:
         """A copy with some fields changed; fully validated again if this one was (or if
-        ``validate=True`` is passed), else left for the interpreter's structural check."""
+        ``validate=True`` is passed), else left for the interpreter's structural check.
+
+        ``keep_annotations``: the new ops are this program's ops renumbered or dropped (cost and
+        latency of each op unchanged), so the cost model need not run again."""
         validate = changes.pop('validate', self._validated)
+        annotate = not (keep_annotations and self._annotated_ok and not ({'adder_size', 'carry_size'} & set(changes)))
         fields = dict(
             n_in=self.n_in,
             n_out=self.n_out,
@@ -111,7 +122,7 @@ class Program:
             carry_size=self.carry_size,
         )
         fields.update(changes)
-        return Program(**fields, validate=validate)
+        return Program(**fields, validate=validate, annotate=annotate)
 
     def validate(self, bounds: bool = True) -> Program:
         """Raise :class:`ProgramError` naming the first bad op; return self when valid.

@@ -54,6 +54,7 @@ def dead_code_elimination(prog: Program, keep_inputs: bool = False) -> Program:
         new_table[t_old] = t_new
     ops = [remap_op(op, new_index, new_table) for op in kept]
     return prog.replace(
+        keep_annotations=True,
         ops=ops,
         out_idxs=[new_index[i] if i >= 0 else -1 for i in prog.out_idxs],
         tables=[prog.tables[t] for t in used_tables],
@@ -86,4 +87,4 @@ def deduplicate(prog: Program) -> Program:
         new_index[i] = len(ops)
         ops.append(op)
     out_idxs = [new_index[i] if i >= 0 else -1 for i in prog.out_idxs]
-    return prog.replace(ops=ops, out_idxs=out_idxs)
+    return prog.replace(keep_annotations=True, ops=ops, out_idxs=out_idxs)

@@ -34,10 +34,10 @@ from .var import (
     trunc_wrap,
 )
 
-__all__ = ['OPTIONS', 'cmvm_options', 'csd_cmvm', 'linear_map', 'run_program']
+__all__ = ['OPTIONS', 'cmvm_options', 'csd_cmvm', 'linear_map', 'run_graph', 'run_program']
 
 OPTIONS: dict = {'method': 'auto'}  # 'auto' | 'solve' | 'csd', plus keyword arguments for solve
-_PROGRAMS: dict = {}
+_PROGRAMS: dict = {}  # solved adder graphs by (matrix, input intervals and latencies, options)
 
 
 @contextlib.contextmanager
@@ -60,12 +60,12 @@ def _solver():
     if method == 'csd':
         return None
     try:
-        from ..cmvm import solve
+        from ..cmvm import solve_graph
     except ImportError:
         if method == 'solve':
             raise
         return None
-    return solve
+    return solve_graph
 
 
 def run_program(prog: Program, xs: list[FixedVar]) -> list[FixedVar]:
@@ -101,6 +101,20 @@ def run_program(prog: Program, xs: list[FixedVar]) -> list[FixedVar]:
         vals.append(ready(v))
     outs = []
     for idx, s, n in zip(prog.out_idxs, prog.out_shifts, prog.out_negs):
+        v = scale(vals[idx], s) if idx >= 0 else FixedVar(value=Fraction(0))
+        outs.append(neg(v) if n else v)
+    return outs
+
+
+def run_graph(graph, xs: list[FixedVar]) -> list[FixedVar]:
+    """Re-execute a solver's adder graph (``da4ml_core.cmvm.AdderGraph``) on traced values, the
+    way :func:`run_program` runs its Program, minus building that Program."""
+    vals = [ready(x) for x in xs]
+    for a, b, shift, sub in graph.adders:
+        vb = scale(vals[b], shift)
+        vals.append(ready(add(vals[a], neg(vb) if sub else vb)))
+    outs = []
+    for idx, s, n in graph.outputs:
         v = scale(vals[idx], s) if idx >= 0 else FixedVar(value=Fraction(0))
         outs.append(neg(v) if n else v)
     return outs
@@ -160,13 +174,13 @@ def _solve_block(xs: list[FixedVar], W: np.ndarray) -> list[FixedVar]:
     lats = [x.latency for x in xs]
     opts = {k: v for k, v in OPTIONS.items() if k != 'method'}
     key = (W.shape, W.tobytes(), tuple(qints), tuple(lats), tuple(sorted(opts.items())))
-    prog = _PROGRAMS.get(key)
-    if prog is None:
+    graph = _PROGRAMS.get(key)
+    if graph is None:
         if len(_PROGRAMS) > 256:
             _PROGRAMS.clear()
-        prog = solve(W, input_qints=qints, input_latencies=lats, **opts)
-        _PROGRAMS[key] = prog
-    return run_program(prog, xs)
+        graph, _ = solve(W, input_qints=qints, input_latencies=lats, **opts)
+        _PROGRAMS[key] = graph
+    return run_graph(graph, xs)
 
 
 def linear_map(xs: list[FixedVar], rows, cols, weights, n_out: int) -> list[FixedVar]:

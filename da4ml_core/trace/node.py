@@ -12,6 +12,7 @@ from __future__ import annotations
 import weakref
 
 from ..ir import Op, Opcode, QInt, intervals, op_cost, pack_lookup, pack_mux
+from ..ir.cost import adder_cost
 from ..ir.ranges import linear_range
 
 __all__ = ['FORM_CAP', 'Node', 'const_node', 'input_node', 'make']
@@ -20,6 +21,7 @@ __all__ = ['FORM_CAP', 'Node', 'const_node', 'input_node', 'make']
 FORM_CAP = 256
 
 _LINEAR = (Opcode.ADD, Opcode.SUB, Opcode.CONST_ADD)
+_ADDERS = (Opcode.ADD, Opcode.SUB)
 
 
 class Node:
@@ -120,7 +122,9 @@ def make(opcode, args: tuple, data: int = 0, qint: QInt | None = None, table=Non
     (its ``f``) and the value of CONST; other ops ignore it.
     """
     opcode = Opcode(opcode)
-    if opcode == Opcode.CONST:
+    if opcode in _ADDERS:  # the bulk of every traced program: no Op record needed
+        nat = intervals.shift_add(args[0].qint, args[1].qint, data, opcode == Opcode.SUB)
+    elif opcode == Opcode.CONST:
         nat = QInt(data, data, qint.f)
     else:
         nat = _natural(opcode, args, data, qint if qint is not None else QInt(0, 0, 0), table)
@@ -139,8 +143,10 @@ def make(opcode, args: tuple, data: int = 0, qint: QInt | None = None, table=Non
     node = Node(opcode, tuple(args), data, nat, table)
     if form is not None:
         node.form = (form[0], form[1], nat.f)
-    op, qints = _op_for_cost(opcode, node.args, data, nat)
-    cost, delay = op_cost(op, qints)
+    if opcode in _ADDERS:
+        cost, delay = adder_cost(args[0].qint, args[1].qint, data)
+    else:
+        cost, delay = op_cost(*_op_for_cost(opcode, node.args, data, nat))
     node.cost = cost
     node.latency = max((a.latency for a in node.args), default=0.0) + delay
     _POOL[key] = node

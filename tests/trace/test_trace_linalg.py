@@ -112,6 +112,32 @@ def test_inlined_program_is_bit_exact(data, seed):
     assert prog.cost <= inner_prog.cost
 
 
+@given(st.data(), seeds)
+def test_solver_graph_inlines_like_its_program(data, seed):
+    """The tracer inlines ``solve_graph``'s adder graph; running ``solve``'s Program instead must
+    give the same ops (same intervals, costs and latencies), not merely the same values."""
+    from da4ml_core.cmvm import solve, solve_graph
+    from da4ml_core.trace.cmvm import run_graph
+
+    rng = np.random.default_rng(seed)
+    W = _weights(rng, (5, 4))
+    k, i, f = data.draw(kif_arrays((5,), max_width=7, f_range=(-1, 6)))
+    x = FixedArray.input((5,), k, i, f)
+    xs = list(x.ravel()._vars)
+    qints = [v.qint for v in xs]
+    graph, _ = solve_graph(W, input_qints=qints)
+    via_graph = trace(x, FixedArray(np.array(run_graph(graph, xs), dtype=object)))
+    via_prog = trace(x, FixedArray(np.array(run_program(solve(W, input_qints=qints), xs), dtype=object)))
+    assert via_graph.ops == via_prog.ops
+    assert (via_graph.out_idxs, via_graph.out_shifts, via_graph.out_negs) == (
+        via_prog.out_idxs,
+        via_prog.out_shifts,
+        via_prog.out_negs,
+    )
+    X = input_matrix(k, i, f, rng)
+    assert_bit_exact(via_graph, X, lambda v: G.matmul(v, W), None)
+
+
 def test_identical_blocks_are_solved_once():
     from da4ml_core.trace import cmvm as C
 
