@@ -3,8 +3,8 @@
 
     python ci/release_gate.py <design dir> --out <bundle dir> [--vectors N] [--per-cycle N] [--seed S]
 
-The design directory holds spec.json, metadata.json and the Verilog (as written by
-``verif.designs.build``). Exit 0: every check passed and the bundle was written. Exit 1: the
+The design directory holds metadata.json, the Verilog and either spec.json (as written by
+``verif.designs.build``) or program.json + reference.npz (as written by ``da4ml-core convert``). Exit 0: every check passed and the bundle was written. Exit 1: the
 design was refused; the reasons are printed and nothing is written. Exit 2: bad arguments.
 """
 
@@ -27,15 +27,14 @@ def main(argv=None) -> int:
     ap.add_argument('--vectors', type=int, default=release.DEFAULT_VECTORS, help='bulk vectors per simulator')
     ap.add_argument('--per-cycle', type=int, default=release.DEFAULT_PER_CYCLE,
                     help='vectors through the per-cycle cocotb testbench per simulator')
-    ap.add_argument('--seed', type=int, help="stimulus seed (default: the spec's)")
+    ap.add_argument('--seed', type=int, help="stimulus seed (default: the spec's, or 1)")
     args = ap.parse_args(argv)
     if args.vectors < 1000 or args.per_cycle < 0:
         ap.error('--vectors must be >= 1000 and --per-cycle >= 0')
     result = release.release(args.design_dir, args.out, n_vectors=args.vectors, per_cycle=args.per_cycle,
                              seed=args.seed)
     for run in result.report.get('runs', []):
-        print(f"  {run['simulator']} {run['version']} {run['path']}: {run['vectors']} vectors, seed {run['seed']}, "
-              f"{run['mismatches']} mismatches")
+        print(f'  {release.run_line(run)}')
     if result.released:
         print(f'RELEASED {result.bundle}')
         print(json.dumps(result.report['files'], indent=1))

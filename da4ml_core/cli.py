@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument('-o', '--output', type=Path, default=None, help='write .json, .csv or .md instead of a table')
 
     g = sub.add_parser('release', help='verify a design directory again and write a release bundle (verif.release)')
-    g.add_argument('outdir', type=Path, help='design directory (spec.json, metadata.json, Verilog)')
+    g.add_argument('outdir', type=Path, help='design directory: a converted model (convert OUTDIR) or a regression spec design')
     g.add_argument('--out', dest='bundle', type=Path, required=True, help='bundle directory to create (must not exist)')
     g.add_argument('--vectors', type=int, default=None, help='bulk vectors per simulator (gate default if omitted)')
     g.add_argument('--per-cycle', type=int, default=None, help='per-cycle cocotb vectors per simulator')
@@ -281,8 +281,8 @@ def cmd_report(args, out) -> int:
 
 
 def cmd_release(args, out) -> int:
-    """The release gate of ``verif.release`` on a design directory (spec.json + metadata.json +
-    Verilog): verified again in both simulators, bundled only if everything passes."""
+    """The release gate of ``verif.release`` on a design directory (converted model or regression
+    spec design): verified again in both simulators, bundled only if everything passes."""
     if not args.outdir.is_dir():
         raise UsageError(f'{args.outdir}: no such directory')
     try:
@@ -293,8 +293,7 @@ def cmd_release(args, out) -> int:
           if v is not None}
     result = gate.release(args.outdir, args.bundle, **kw)
     for run in result.report.get('runs', []):
-        print(f"  {run['simulator']} {run['version']} {run['path']}: {run['vectors']} vectors, seed {run['seed']}, "
-              f"{run['mismatches']} mismatches", file=out)
+        print(f'  {gate.run_line(run)}', file=out)
     if result.released:
         print(f'RELEASED {result.bundle}', file=out)
         return EXIT_OK

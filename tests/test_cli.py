@@ -214,9 +214,11 @@ def _fake_gate(monkeypatch, released: bool):
                                      reasons=[] if released else ['lint is not clean'], report={'runs': [run_]})
 
     import verif
+    from verif.release import run_line
 
     fake = types.ModuleType('verif.release')
     fake.release = release
+    fake.run_line = run_line
     monkeypatch.setitem(sys.modules, 'verif.release', fake)
     monkeypatch.setattr(verif, 'release', fake, raising=False)
     return seen

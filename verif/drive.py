@@ -76,17 +76,22 @@ def run_per_cycle(
     cache_root: Path | str | None = None,
     seed: int = 1,
     check: bool = True,
+    build_args: tuple[str, ...] | None = None,
 ) -> Outcome:
     """Drive ``inputs`` (n, n_in_fields) one per cycle; the cocotb scoreboard checks ``expected``.
 
     With ``check`` a mismatch raises :class:`verif.sim.SimulationFailed` whose message lists
     the first mismatching vectors; without, the count is returned in ``Outcome.mismatches``.
+    ``build_args`` default to ``VERILATOR_LEAN_ARGS`` on Verilator (the testbench touches only
+    the top-level ports).
     """
+    if build_args is None:
+        build_args = VERILATOR_LEAN_ARGS if simulator == 'verilator' else ()
     x = _as_rows(inputs, len(design.in_bus.fields), 'inputs')
     y = _as_rows(expected, len(design.out_bus.fields), 'expected')
     if len(x) != len(y):
         raise ValueError(f'{len(x)} input rows but {len(y)} expected rows')
-    built = sim.build(design.sources, design.name, simulator, cache_root=cache_root)
+    built = sim.build(design.sources, design.name, simulator, cache_root=cache_root, build_args=tuple(build_args))
     run_dir = sim.new_run_dir(built)
     vectors, observed = run_dir / 'vectors.json', run_dir / 'observed.hex'
     save_vectors(vectors, design.in_bus.pack(x), design.out_bus.pack(y), design.in_bus, design.out_bus,
@@ -106,9 +111,10 @@ def run_per_cycle(
                    mismatches, outputs, built.seconds, built.rebuilt, result.seconds)
 
 
-# Verilator options for the bulk path: VPI visibility limited to the wrapper, no C++ optimizer
+# Verilator options of both paths: VPI visibility limited to the top level (cocotb's default,
+# every signal writable, makes large designs take minutes to compile), no C++ optimizer
 # (a converted network then builds in under a minute and still simulates ~1e5 vectors/s).
-VERILATOR_BULK_ARGS = ('--no-public-flat-rw', '--public-depth', '1', '-CFLAGS', '-O0')
+VERILATOR_LEAN_ARGS = ('--no-public-flat-rw', '--public-depth', '1', '-CFLAGS', '-O0')
 
 
 def run_bulk(
@@ -125,11 +131,10 @@ def run_bulk(
 
     Returns the DUT's outputs as integers; with ``expected`` given, ``mismatches`` counts the
     differing rows (the caller decides whether that is a failure). ``build_args`` default to
-    ``VERILATOR_BULK_ARGS`` on Verilator: the testbench only touches the wrapper's clock, and
-    cocotb's default full VPI visibility makes large designs take minutes to compile.
+    ``VERILATOR_LEAN_ARGS`` on Verilator: the testbench only touches the wrapper's clock.
     """
     if build_args is None:
-        build_args = VERILATOR_BULK_ARGS if simulator == 'verilator' else ()
+        build_args = VERILATOR_LEAN_ARGS if simulator == 'verilator' else ()
     x = _as_rows(inputs, len(design.in_bus.fields), 'inputs')
     n = len(x)
     if n < 1:

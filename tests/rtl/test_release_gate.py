@@ -2,7 +2,9 @@
 
 The gate runs both simulators itself, so these tests take no ``simulator`` parameter. The
 broken design is the good one with one adder turned into a subtractor in its Verilog: lint
-stays clean, only simulation against the golden model can catch it.
+stays clean, only simulation against the golden model can catch it. Both kinds of design
+directory go through it: a regression spec design and a model converted by ``da4ml-core
+convert`` (Keras's stored outputs as the oracle).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def test_good_design_is_released(good_design, tmp_path):
 
 
 def _flip_one_adder(path: Path) -> str:
+    """Turn the first adder of a design's Verilog into a subtractor (or back)."""
     text = path.read_text()
     at = text.index('shift_add #(')
     sub = text.index('.SUB(', at) + 5
@@ -103,3 +106,111 @@ def test_refusals_without_simulation(good_design, tmp_path):
     result = release.release(renamed, tmp_path / 'b2', n_vectors=1000, per_cycle=0, simulators=('icarus',))
     assert not result.released and any('is not the spec name' in r for r in result.reasons)
     assert not (tmp_path / 'b2').exists()
+
+
+# ------------------------------------------------------------------ converted models
+
+
+@pytest.fixture(scope='module')
+def converted_design(tmp_path_factory) -> Path:
+    """A small HGQ2 model (SAT input, RND, relu, two dense layers) through ``da4ml-core convert``,
+    pipelined, with 300 random bus words on top of the edge rows."""
+    import io
+    import os
+
+    os.environ.setdefault('KERAS_BACKEND', 'jax')
+    import keras
+    from hgq.layers import QDense
+    from hgq.quantizer.config import QuantizerConfig
+
+    from da4ml_core import cli
+
+    keras.utils.set_random_seed(5)
+    root = tmp_path_factory.mktemp('conv')
+    iq = QuantizerConfig('kif', 'datalane', overflow_mode='SAT', round_mode='RND', i0=2, f0=3)
+    inp = keras.Input((6,))
+    hidden = QDense(5, iq_conf=iq, activation='relu', name='d1')(inp)
+    model = keras.Model(inp, QDense(3, name='d2')(hidden), name='gate_model')
+    model.save(root / 'model.keras')
+    out = root / 'design'
+    args = ['convert', str(root / 'model.keras'), str(out), '--input-kif', '1', '2', '3', '-n', '300',
+            '--latency-cutoff', '2']
+    assert cli.main(args, out=io.StringIO()) == 0
+    return out
+
+
+def test_converted_model_is_released(converted_design, tmp_path):
+    out = tmp_path / 'bundle'
+    res = _gate(converted_design, out, '--vectors', '1000')  # the last --vectors wins
+    assert res.returncode == 0, res.stdout + res.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert {'program.json', 'reference.npz', 'gate_model.v', release.MANIFEST, release.REPORT} <= set(names)
+    assert 'report.json' not in names  # the converter's own report is not release evidence
+    manifest = json.loads((out / release.MANIFEST).read_text())
+    for name, digest in manifest['files'].items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest, name
+    report = json.loads((out / release.REPORT).read_text())
+    assert report['kind'] == 'converted model' and report['rebuild_matches'] is True
+    with np.load(converted_design / 'reference.npz') as ref:
+        n_keras = len(ref['inputs'])
+    runs = {(r['simulator'], r['path'], r.get('oracle')): r for r in report['runs']}
+    want = {('interpreter', 'model', 'keras'), ('fraction-reference', 'model', 'keras'),
+            ('fraction-reference', 'program', 'interpreter')}
+    want |= {(s, p, o) for s in ('icarus', 'verilator') for p, o in
+             (('bulk', 'keras'), ('bulk', 'program'), ('per-cycle', 'keras'))}
+    assert set(runs) == want
+    assert all(r['mismatches'] == 0 and r['passed'] for r in runs.values())
+    for s in ('icarus', 'verilator'):
+        assert runs[(s, 'bulk', 'keras')]['vectors'] == runs[('interpreter', 'model', 'keras')]['vectors'] == n_keras
+        assert runs[(s, 'bulk', 'program')]['vectors'] >= 1000
+        assert runs[(s, 'per-cycle', 'keras')]['vectors'] == min(PER_CYCLE, n_keras)
+
+
+def test_converted_model_with_a_flipped_adder_is_refused(converted_design, tmp_path):
+    bad = tmp_path / 'bad'
+    shutil.copytree(converted_design, bad)
+    _flip_one_adder(bad / 'gate_model.v')
+    out = tmp_path / 'bundle'
+    res = _gate(bad, out, '--vectors', '1000')
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert 'REFUSED' in res.stderr and not out.exists()
+    for simulator in ('icarus', 'verilator'):
+        assert f'gate_model on {simulator}' in res.stderr
+    assert 'keras vectors' in res.stderr and 'expected' in res.stderr and 'got' in res.stderr
+    assert 'waveform:' in res.stderr
+
+
+def test_converted_model_with_a_wrong_keras_value_is_refused(converted_design, tmp_path):
+    bad = tmp_path / 'bad'
+    shutil.copytree(converted_design, bad)
+    with np.load(bad / 'reference.npz') as ref:
+        data = {k: ref[k] for k in ref.files}
+    data['expected'][3, 1] += 1  # the design is right, the stored model output is not
+    np.savez(bad / 'reference.npz', **data)
+    result = release.release(bad, tmp_path / 'b', n_vectors=1000, per_cycle=0, simulators=('verilator',))
+    assert not result.released and not (tmp_path / 'b').exists()
+    failed = {(r['simulator'], r['path'], r.get('oracle')) for r in result.report['runs'] if not r['passed']}
+    assert failed == {('interpreter', 'model', 'keras'), ('fraction-reference', 'model', 'keras'),
+                      ('verilator', 'bulk', 'keras')}
+    assert any('vector 3:' in r for r in result.reasons)
+
+
+def test_directory_of_neither_kind_is_refused(converted_design, tmp_path):
+    bare = tmp_path / 'bare'
+    shutil.copytree(converted_design, bare)
+    (bare / 'reference.npz').unlink()
+    result = release.release(bare, tmp_path / 'b')
+    assert not result.released and 'spec.json' in result.reasons[0] and 'reference.npz' in result.reasons[0]
+
+
+def test_cli_release_of_a_converted_model(converted_design, tmp_path):
+    import io
+
+    from da4ml_core import cli
+
+    out, log = tmp_path / 'bundle', io.StringIO()
+    args = ['release', str(converted_design), '--out', str(out), '--vectors', '1000', '--per-cycle', '50']
+    assert cli.main(args, out=log) == cli.EXIT_OK, log.getvalue()
+    text = log.getvalue()
+    assert f'RELEASED {out}' in text and 'verilator' in text and 'vs keras' in text
+    assert (out / release.MANIFEST).is_file()
