@@ -71,7 +71,7 @@ def _describe(title: str, rows, outputs, expected, bad: np.ndarray, max_vectors:
 def _record(out: Checks, simulator: str, version: str, path: str, oracle: str, n: int, seed: int,
             bad: np.ndarray, report: str = '') -> None:
     out.runs.append({'simulator': simulator, 'version': version, 'path': path, 'oracle': oracle, 'vectors': int(n),
-                     'seed': seed, 'mismatches': int(len(bad)), 'passed': not len(bad) and not report})
+                     'seed': seed, 'mismatches': len(bad), 'passed': not len(bad) and not report})
     if len(bad) or report:
         out.reasons.append(report)
 

