@@ -100,6 +100,11 @@ def check(design_dir: Path, meta: dict, *, n_vectors: int, per_cycle: int, seed:
                            f'{meta["n_in"]} / {meta["n_out"]}')
         return out
     rows_k, keras = _load_reference(design_dir)
+    in_bus, out_bus = emitted.buses(meta)
+    if rows_k.ndim != 2 or rows_k.shape[1] != len(in_bus.fields) or keras.shape != (len(rows_k), len(out_bus.fields)):
+        out.reasons.append(f'{REFERENCE} holds inputs {rows_k.shape} and outputs {keras.shape}; the design has '
+                           f'{len(in_bus.fields)} input and {len(out_bus.fields)} output fields')
+        return out
     rows_f = emitted.stimulus(meta, n_vectors, seed)
     X_k, X_f = emitted.bus_to_floats(meta, rows_k), emitted.bus_to_floats(meta, rows_f)
 

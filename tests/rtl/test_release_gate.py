@@ -195,6 +195,18 @@ def test_converted_model_with_a_wrong_keras_value_is_refused(converted_design, t
     assert any('vector 3:' in r for r in result.reasons)
 
 
+def test_reference_of_another_shape_is_refused(converted_design, tmp_path):
+    bad = tmp_path / 'bad'
+    shutil.copytree(converted_design, bad)
+    with np.load(bad / 'reference.npz') as ref:
+        data = {k: ref[k] for k in ref.files}
+    data['expected'] = data['expected'][:, :-1]  # vectors of a model with one output fewer
+    np.savez(bad / 'reference.npz', **data)
+    result = release.release(bad, tmp_path / 'b', n_vectors=1000, per_cycle=0, simulators=('icarus',))
+    assert not result.released and not (tmp_path / 'b').exists()
+    assert any('reference.npz holds inputs' in r and 'output fields' in r for r in result.reasons)
+
+
 def test_directory_of_neither_kind_is_refused(converted_design, tmp_path):
     bare = tmp_path / 'bare'
     shutil.copytree(converted_design, bare)
