@@ -88,9 +88,10 @@ def _latencies(n_in: int, input_latencies) -> np.ndarray:
     return lat
 
 
-def _check_width(W: np.ndarray, qints: list[QInt]) -> None:
-    """Refuse problems whose partial sums could leave the int64 lanes of the optimizer."""
-    M, row, col = integer_matrix(W)
+def _check_width(split, qints: list[QInt]) -> None:
+    """Refuse problems whose partial sums could leave the int64 lanes of the optimizer
+    (``split``: the matrix's ``integer_matrix``)."""
+    M, row, col = split
     mags = [max(abs(q.lo), abs(q.hi) + 1) for q in qints]
     f_fine = max(q.f for q in qints) - min(int(row.min()) + int(col.min()), 0)
     top_bit = int(np.abs(M).max(initial=0)).bit_length() + int(row.max()) + int(col.max())
@@ -129,15 +130,16 @@ def _stage2_terms(first: StageResult, W2: np.ndarray):
 class _Prepared:
     """Per-matrix work shared by all candidates: digits of W, and the split for each depth."""
 
-    def __init__(self, W: np.ndarray, terms: Terms):
+    def __init__(self, W: np.ndarray, terms: Terms, split=None):
         self.W, self.terms = W, terms
+        self.int_split = split if split is not None else integer_matrix(W)
         self.live = ~((terms.lo == 0) & (terms.hi == 0))
-        self.digits = digits_of(W, self.live)
+        self.digits = digits_of(W, self.live, self.int_split)
         self._splits: dict[int, tuple | None] = {}
 
     def split(self, depth: int):
         if depth not in self._splits:
-            M, row, col = integer_matrix(self.W)
+            M, row, col = self.int_split
             parts = split(M, depth)
             if parts is None:
                 self._splits[depth] = None
@@ -203,11 +205,13 @@ def _plan(method, decompose_depth, n_out: int, hard_dc, n_entries: int):
 
 
 def search(
-    W, terms: Terms, hard_dc, method, decompose_depth, adder_size, carry_size, restarts, time_budget, seed
+    W, terms: Terms, hard_dc, method, decompose_depth, adder_size, carry_size, restarts, time_budget, seed,
+    split=None,
 ):
-    """Run the plan; return (best, plain, tried) with ``tried`` as (label, cost, latency)."""
+    """Run the plan; return (best, plain, tried) with ``tried`` as (label, cost, latency).
+    ``split``: W's ``integer_matrix`` if the caller has it."""
     t0 = time.perf_counter()
-    prep = _Prepared(W, terms)
+    prep = _Prepared(W, terms, split)
     plain_stage = run_stage(
         W, terms, kernels.SCORE_COUNT, kernels.NO_BOUND, carry_size, cse=False, digits=prep.digits
     )
@@ -351,7 +355,7 @@ def solve_graph(
     """The adder graph computing ``y = x @ W`` exactly, and the input intervals it was solved for.
     Arguments as for :func:`solve`; the tracer inlines the graph without building a Program."""
     arr = np.asarray(W) if not isinstance(W, np.ndarray) else W
-    integer_matrix(arr)  # type / shape / finiteness / range errors, naming the entry
+    split = integer_matrix(arr)  # type / shape / finiteness / range errors, naming the entry
     arr = np.asarray(arr, dtype=np.float64)
     n_in = arr.shape[0]
     qints = _input_qints(n_in, input_kifs, input_qints)
@@ -376,7 +380,7 @@ def solve_graph(
         restarts = _auto_restarts(arr.size)
     if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 0:
         raise ValueError(f"restarts must be 'auto' or an integer >= 0, got {restarts!r}")
-    _check_width(arr, qints)
+    _check_width(split, qints)
     terms = Terms(
         np.array([q.lo for q in qints], np.int64),
         np.array([q.hi for q in qints], np.int64),
@@ -394,6 +398,7 @@ def solve_graph(
         int(restarts),
         time_budget,
         int(seed),
+        split,
     )
     return graph_of(n_in, best), qints
 

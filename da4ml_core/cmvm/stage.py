@@ -57,10 +57,11 @@ class StageResult:
         return np.array([self.lat[t] if t >= 0 else 0.0 for t in self.out_term])
 
 
-def digits_of(W: np.ndarray, live: np.ndarray):
+def digits_of(W: np.ndarray, live: np.ndarray, split=None):
     """Flat digit lists (column, term, absolute bit, sign) of real matrix ``W``, column-major;
-    rows whose term is not ``live`` (constant zero) contribute nothing."""
-    M, row, col = integer_matrix(W)
+    rows whose term is not ``live`` (constant zero) contribute nothing. ``split``: W's
+    ``integer_matrix`` when the caller has it already."""
+    M, row, col = split if split is not None else integer_matrix(W)
     D = to_csd(M)
     j, c, b = np.nonzero(D)
     keep = live[j]

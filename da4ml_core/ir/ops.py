@@ -7,7 +7,7 @@ opcode where the format has one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import IntEnum
 from fractions import Fraction
 from typing import NamedTuple
@@ -178,6 +178,11 @@ def pack_lookup(table: int, base: int) -> int:
     return (table & 0xFFFFFFFF) | (signed32(base) << 32)
 
 
+_BINARY = frozenset({Opcode.ADD, Opcode.SUB, Opcode.MUL, Opcode.BIT_BINARY})
+_NULLARY = frozenset({Opcode.INPUT, Opcode.CONST})
+_SELECT = frozenset({Opcode.MUX, Opcode.MUX_NEG})
+
+
 @dataclass(frozen=True, slots=True)
 class Op:
     """One SSA statement: ``buf[i] = opcode(buf[id0], buf[id1], data)``, exact output ``qint``.
@@ -195,12 +200,13 @@ class Op:
     cost: float = 0.0
 
     def __post_init__(self):
-        if not isinstance(self.qint, QInt):
+        if type(self.qint) is not QInt:
             object.__setattr__(self, 'qint', QInt(*self.qint))
-        try:
-            object.__setattr__(self, 'opcode', Opcode(self.opcode))
-        except ValueError:
-            pass  # kept as a plain int; Program.validate() reports it with the op index
+        if type(self.opcode) is not Opcode:
+            try:
+                object.__setattr__(self, 'opcode', Opcode(self.opcode))
+            except ValueError:
+                pass  # kept as a plain int; Program.validate() reports it with the op index
 
     @property
     def interval(self) -> Interval:
@@ -236,11 +242,11 @@ class Op:
     def operands(self) -> tuple[int, ...]:
         """Indices of the ops this op reads."""
         code = self.opcode
-        if code in (Opcode.INPUT, Opcode.CONST):
-            return ()
-        if code in (Opcode.ADD, Opcode.SUB, Opcode.MUL, Opcode.BIT_BINARY):
+        if code in _BINARY:
             return (self.id0, self.id1)
-        if abs(code) == Opcode.MUX:
+        if code in _NULLARY:
+            return ()
+        if code in _SELECT:
             return (self.key, self.id0, self.id1)
         return (self.id0,)
 
@@ -249,4 +255,7 @@ class Op:
         return (int(self.opcode), self.id0, self.id1, self.data, self.qint)
 
     def with_(self, **changes) -> Op:
-        return replace(self, **changes)
+        fields = {'opcode': self.opcode, 'id0': self.id0, 'id1': self.id1, 'data': self.data, 'qint': self.qint,
+                  'latency': self.latency, 'cost': self.cost}
+        fields.update(changes)
+        return Op(**fields)  # not dataclasses.replace: passes run this once per op, it is 2x slower

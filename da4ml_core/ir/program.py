@@ -91,13 +91,14 @@ class Program:
         out = []
         for op in ops:
             cost, delay = op_cost(op, qints, self.adder_size, self.carry_size)
-            if op.opcode == Opcode.INPUT:
-                start = 0.0
-            else:
-                start = max((lat[j] for j in op.operands), default=0.0)
+            start = 0.0
+            if op.opcode != Opcode.INPUT:
+                for j in op.operands:
+                    if lat[j] > start:
+                        start = lat[j]
             lat.append(start + delay)
             if op.cost != cost or op.latency != lat[-1]:
-                op = op.with_(cost=cost, latency=lat[-1])
+                op = Op(op.opcode, op.id0, op.id1, op.data, op.qint, lat[-1], cost)
             out.append(op)
         return tuple(out)
 

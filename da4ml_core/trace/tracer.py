@@ -109,15 +109,16 @@ def trace(inputs, outputs, keep_dead_inputs: bool = True) -> Program:
             index[id(node)] = index[id(args[0])]  # an inferred input read at its own precision
             continue
         ids = [index[id(a)] for a in args]
+        ann = (node.latency, node.cost)  # the cost model's numbers already; Program re-checks them
         if abs(code) == Opcode.MUX:
-            op = Op(code, ids[0], ids[1], pack_mux(ids[2], node.data), node.qint)
+            op = Op(code, ids[0], ids[1], pack_mux(ids[2], node.data), node.qint, *ann)
         elif code == Opcode.LOOKUP:
             t = tables.setdefault(node.table, len(tables))
-            op = Op(code, ids[0], -1, pack_lookup(t, node.data), node.qint)
+            op = Op(code, ids[0], -1, pack_lookup(t, node.data), node.qint, *ann)
         elif code == Opcode.CONST:
-            op = Op(code, -1, -1, node.data, node.qint)
+            op = Op(code, -1, -1, node.data, node.qint, *ann)
         else:
-            op = Op(code, ids[0], ids[1] if len(ids) > 1 else -1, node.data, node.qint)
+            op = Op(code, ids[0], ids[1] if len(ids) > 1 else -1, node.data, node.qint, *ann)
         index[id(node)] = len(ops)
         ops.append(op)
     out_idxs, out_shifts, out_negs = [], [], []
