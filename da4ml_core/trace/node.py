@@ -20,8 +20,8 @@ __all__ = ['FORM_CAP', 'Node', 'const_node', 'input_node', 'make']
 # Largest linear form kept per adder; a wider sum becomes a leaf (its interval stays sound).
 FORM_CAP = 256
 
-_LINEAR = (Opcode.ADD, Opcode.SUB, Opcode.CONST_ADD)
-_ADDERS = (Opcode.ADD, Opcode.SUB)
+_LINEAR = frozenset({Opcode.ADD, Opcode.SUB, Opcode.CONST_ADD})
+_ADDERS = frozenset({Opcode.ADD, Opcode.SUB})
 
 
 class Node:
@@ -121,7 +121,8 @@ def make(opcode, args: tuple, data: int = 0, qint: QInt | None = None, table=Non
     ``qint`` gives the output precision of quantizing ops and LOOKUP, the grid of CONST_ADD
     (its ``f``) and the value of CONST; other ops ignore it.
     """
-    opcode = Opcode(opcode)
+    if type(opcode) is not Opcode:
+        opcode = Opcode(opcode)
     if opcode in _ADDERS:  # the bulk of every traced program: no Op record needed
         nat = intervals.shift_add(args[0].qint, args[1].qint, data, opcode == Opcode.SUB)
     elif opcode == Opcode.CONST:
@@ -136,7 +137,7 @@ def make(opcode, args: tuple, data: int = 0, qint: QInt | None = None, table=Non
             nat = QInt(max(nat.lo, exact.lo), min(nat.hi, exact.hi), nat.f)
     if bounds is not None:
         nat = QInt(max(nat.lo, bounds.lo), min(nat.hi, bounds.hi), nat.f)
-    key = (int(opcode), tuple(id(a) for a in args), data, nat, table)
+    key = (int(opcode), tuple(map(id, args)), data, nat, table)
     node = _POOL.get(key)
     if node is not None:
         return node
@@ -148,7 +149,11 @@ def make(opcode, args: tuple, data: int = 0, qint: QInt | None = None, table=Non
     else:
         cost, delay = op_cost(*_op_for_cost(opcode, node.args, data, nat))
     node.cost = cost
-    node.latency = max((a.latency for a in node.args), default=0.0) + delay
+    start = 0.0
+    for a in node.args:
+        if a.latency > start:
+            start = a.latency
+    node.latency = start + delay
     _POOL[key] = node
     return node
 
