@@ -248,8 +248,14 @@ def const_add(a: FixedVar, c) -> FixedVar:
     cn = c / Fraction(2) ** a.shift
     if a.neg:
         cn = -cn
-    f = max(a.node.qint.f, frac_bits(cn))
-    node = make(Opcode.CONST_ADD, (a.node,), floor_to(cn, f), QInt(0, 0, f))
+    base = a.node
+    if base.opcode == Opcode.CONST_ADD:  # (x + c1) + c2 is one adder x + (c1 + c2), not two
+        cn += Fraction(base.data) * Fraction(2) ** -base.qint.f
+        base = base.args[0]
+        if cn == 0:
+            return ready(FixedVar(base, a.shift, a.neg))
+    f = max(base.qint.f, frac_bits(cn))
+    node = make(Opcode.CONST_ADD, (base,), floor_to(cn, f), QInt(0, 0, f))
     return _from_node(node, a.shift, a.neg)
 
 

@@ -107,6 +107,28 @@ def test_shifts_fold_into_the_adder():
     assert_bit_exact(prog, np.array([[3.0, -7.0], [-16, 15]]), lambda v: [4 * v[0] - v[1] / 2], None)
 
 
+@given(st.data(), seeds)
+def test_constants_added_in_a_row_are_one_adder(data, seed):
+    """(x + c1) + c2 is one CONST_ADD x + (c1 + c2), also through shifts and negations, and a
+    bias followed by RND rounding costs one adder, not two."""
+    from da4ml_core.trace import quantize
+
+    rng = np.random.default_rng(seed)
+    k, i, f = data.draw(kif_arrays((1,), max_width=8, f_range=(0, 4)))
+    x = FixedArray.input((1,), k, i, f)
+    c1, c2 = (Fraction(int(v), 8) for v in rng.integers(1, 64, 2))
+    y = -((x + c1) * 4) + c2
+    prog = trace(x, [y, x + c1 - c1])
+    assert [op.opcode for op in prog.ops].count(Opcode.CONST_ADD) == 1
+    assert_bit_exact(prog, input_matrix(k, i, f, rng), lambda v: [-(v[0] + c1) * 4 + c2, v[0]], None)
+    w = FixedArray.input((1,), 1, 3, 2)
+    z = quantize(w * 3 + c1, 1, 8, 0, 'WRAP', 'RND')  # bias, then round half up: one constant adder
+    prog = trace(w, z)
+    assert [op.opcode for op in prog.ops].count(Opcode.CONST_ADD) == 1
+    X = np.arange(-32, 32)[:, None] / 4.0
+    assert np.array_equal(prog(X)[:, 0], np.floor(X[:, 0] * 3 + float(c1) + 0.5))  # |value| < 2**8: no wrap
+
+
 @given(shapes(max_dims=2), st.data(), seeds)
 def test_arithmetic_ufuncs(shape, data, seed):
     k, i, f = data.draw(kif_arrays(shape, max_width=8))
