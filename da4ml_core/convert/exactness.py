@@ -107,17 +107,22 @@ class Float32Report:
         self._add(layer, what, bits)
 
     def einsum(self, layer: str, equation: str, x: FixedArray, W, bias=None):
-        """The accumulators of ``einsum(equation, x, W) + bias`` (bias broadcast to the output)."""
+        """The accumulators of ``einsum(equation, x, W) + bias`` (bias broadcast to the output);
+        ``W`` a constant array or a second traced array."""
         from ..trace.linalg import einsum_index
 
-        W = np.asarray(W, dtype=np.float64)
-        out_shape, out_idx, (ix, iw) = einsum_index(equation, x.shape, W.shape)
+        if isinstance(W, FixedArray):
+            mw, fw, known_w = (a.ravel() for a in bounds(W))
+            shape_w = W.shape
+        else:
+            w = np.asarray(W, dtype=np.float64)
+            shape_w = w.shape
+            mw, fw, known_w = np.abs(w.ravel()), frac_bits_array(w.ravel()), np.ones(w.size, dtype=bool)
+        out_shape, out_idx, (ix, iw) = einsum_index(equation, x.shape, shape_w)
         mx, fx, known = (a.ravel() for a in bounds(x))
-        w = W.ravel()
-        fw = frac_bits_array(w)
-        use = (w[iw] != 0) & known[ix]
+        use = (mw[iw] != 0) & known[ix] & known_w[iw]
         n_out = int(np.prod(out_shape, dtype=np.int64))
-        l1 = np.bincount(out_idx[use], weights=mx[ix[use]] * np.abs(w[iw[use]]), minlength=n_out)
+        l1 = np.bincount(out_idx[use], weights=mx[ix[use]] * mw[iw[use]], minlength=n_out)
         fmax = np.full(n_out, -np.inf)
         np.maximum.at(fmax, out_idx[use], (fx[ix[use]] + fw[iw[use]]).astype(np.float64))
         if bias is not None:

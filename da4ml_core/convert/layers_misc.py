@@ -26,10 +26,6 @@ def quantizer_layer(ctx: Ctx, layer, xs):
 # ------------------------------------------------------------------ merges
 
 
-def _merge_inputs(ctx: Ctx, layer, xs) -> list[FixedArray]:
-    return [ctx.iq(layer, x, j) for j, x in enumerate(xs)] if getattr(layer, 'enable_iq', False) else list(xs)
-
-
 def _sum_check(ctx: Ctx, xs):
     bs = [bounds(x) for x in xs]
     ctx.float32.accumulation(ctx.layer, [b[0] for b in bs], [b[1] for b in bs])
@@ -37,7 +33,7 @@ def _sum_check(ctx: Ctx, xs):
 
 @register('hgq.layers:QAdd', 'keras.layers:Add', check=quantizer_reasons)
 def add(ctx, layer, xs):
-    xs = _merge_inputs(ctx, layer, xs)
+    xs = ctx.iqs(layer, xs)
     _sum_check(ctx, xs)
     y = xs[0]
     for x in xs[1:]:
@@ -47,7 +43,7 @@ def add(ctx, layer, xs):
 
 @register('hgq.layers:QAveragePow2', check=quantizer_reasons)
 def average_pow2(ctx, layer, xs):
-    xs = _merge_inputs(ctx, layer, xs)
+    xs = ctx.iqs(layer, xs)
     _sum_check(ctx, xs)
     y = xs[0]
     for x in xs[1:]:
@@ -57,14 +53,14 @@ def average_pow2(ctx, layer, xs):
 
 @register('hgq.layers:QSubtract', 'keras.layers:Subtract', check=quantizer_reasons)
 def subtract(ctx, layer, xs):
-    a, b = _merge_inputs(ctx, layer, xs)
+    a, b = ctx.iqs(layer, xs)
     _sum_check(ctx, [a, b])
     return ctx.oq(layer, a - b)
 
 
 @register('hgq.layers:QMultiply', 'keras.layers:Multiply', check=quantizer_reasons)
 def multiply(ctx, layer, xs):
-    xs = _merge_inputs(ctx, layer, xs)
+    xs = ctx.iqs(layer, xs)
     y = xs[0]
     for x in xs[1:]:
         (ma, fa, _), (mb, fb, _) = bounds(y), bounds(x)
@@ -75,7 +71,7 @@ def multiply(ctx, layer, xs):
 
 @register('hgq.layers:QMaximum', 'keras.layers:Maximum', check=quantizer_reasons)
 def maximum(ctx, layer, xs):
-    xs = _merge_inputs(ctx, layer, xs)
+    xs = ctx.iqs(layer, xs)
     y = xs[0]
     for x in xs[1:]:
         y = np.maximum(y, x)
@@ -84,7 +80,7 @@ def maximum(ctx, layer, xs):
 
 @register('hgq.layers:QMinimum', 'keras.layers:Minimum', check=quantizer_reasons)
 def minimum(ctx, layer, xs):
-    xs = _merge_inputs(ctx, layer, xs)
+    xs = ctx.iqs(layer, xs)
     y = xs[0]
     for x in xs[1:]:
         y = np.minimum(y, x)

@@ -46,7 +46,7 @@ def register(*paths: str, check: Callable | None = None):
 
 
 def _load_handlers():
-    from . import layers_linear, layers_misc, layers_pool  # noqa: F401 - they register themselves
+    from . import layers_linear, layers_misc, layers_pool, layers_products  # noqa: F401 - they register themselves
 
 
 def _resolve():
@@ -124,6 +124,10 @@ class Ctx:
             return x
         q = layer.iq if j is None else layer.iq.quantizers[j]
         return self.quantize(q, x)
+
+    def iqs(self, layer, xs: list[FixedArray]) -> list[FixedArray]:
+        """Each input of a multi-input layer through its own input quantizer (if enabled)."""
+        return [self.iq(layer, x, j) for j, x in enumerate(xs)] if getattr(layer, 'enable_iq', False) else list(xs)
 
     def oq(self, layer, y: FixedArray) -> FixedArray:
         if not getattr(layer, 'enable_oq', False):

@@ -31,6 +31,8 @@ from hgq.layers import (
     QConv1D,
     QConv2D,
     QDense,
+    QDot,
+    QEinsum,
     QEinsumDense,
     QGlobalAvgPool1D,
     QGlobalAvgPool2D,
@@ -215,6 +217,17 @@ def test_unsupported_layers_are_all_named():
     assert 'QDense' in supported_layers() and 'Dense' not in supported_layers()
 
 
+def test_product_layers_outside_the_supported_forms_are_named():
+    a, b, c = keras.Input((3,)), keras.Input((3,)), keras.Input((3,))
+    three = QEinsum('bi,bi,bi->bi', name='three')([a, b, c])
+    norm = keras.layers.Dot(axes=1, normalize=True, name='cosine')([a, b])
+    with pytest.raises(UnsupportedLayerError) as info:
+        convert_model(keras.Model([a, b, c], [three, norm]))
+    msg = str(info.value)
+    assert 'three (QEinsum): an einsum of 3 inputs (only two are supported)' in msg
+    assert 'cosine (Dot): normalize=True' in msg
+
+
 def test_non_fixed_point_quantizers_are_unsupported():
     from hgq.layers import Quantizer
 
@@ -333,8 +346,29 @@ def sequential_nested():
     return seq, [(6,)]
 
 
+def products():
+    """Products of two traced tensors (particle-interaction style): QEinsum and QDot with several
+    axes, Keras Dot on quantized inputs, a rank-1 dot result (Keras makes it (batch, 1))."""
+    inp = keras.Input((5, 4))
+    h = QEinsumDense('bnc,cd->bnd', (5, 3), bias_axes='d', activation='relu', name='embed')(inp)
+    pair = QEinsum('bnd,bmd->bnm', name='pairs')([h, h])  # every particle with every other one
+    cross = QEinsum('bnd,bnc->bdc', name='cross')([h, inp])
+    d_feat = QDot(axes=(1, 1), name='dot_feat')([h, inp])  # (b, 3, 4)
+    d_last = QDot(axes=-1, name='dot_last')([h, h])  # (b, 5, 5)
+    flat_a, flat_b = keras.layers.Flatten()(h), keras.layers.Flatten()(inp)
+    q = QDense(20, name='to_20')(flat_b)
+    d_vec = QDot(axes=1, name='dot_vec')([flat_a, QDense(15, name='to_15')(flat_b)])  # (b, 1)
+    from hgq.layers import Quantizer
+
+    xq = Quantizer(QuantizerConfig('kif', 'datalane', overflow_mode='SAT', round_mode='RND', i0=2, f0=2),
+                   name='xq')(h)
+    plain = keras.layers.Dot(axes=2, name='keras_dot')([xq, xq])  # inputs already quantized
+    outs = [pair, cross, d_feat, d_last, d_vec, q, plain]
+    return keras.Model(inp, [keras.layers.Flatten()(o) if len(o.shape) > 2 else o for o in outs]), [(5, 4)]
+
+
 OPTION_MODELS = [conv1d_options, conv2d_options, channels_first, pool1d_options, pool2d_options, multi_io,
-                 sequential_nested]
+                 sequential_nested, products]
 
 
 @pytest.mark.parametrize('builder', OPTION_MODELS, ids=[b.__name__ for b in OPTION_MODELS])
