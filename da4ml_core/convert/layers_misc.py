@@ -90,16 +90,21 @@ def minimum(ctx, layer, xs):
 # ------------------------------------------------------------------ reductions
 
 
+def _axis_sum_check(ctx: Ctx, x, axes: tuple[int, ...]) -> None:
+    """Float32 exactness of Keras summing ``x`` over ``axes``."""
+    mag, f, _ = bounds(x)
+    n = int(np.prod([x.shape[a] for a in axes]))
+    moved = [np.moveaxis(a, axes, tuple(range(len(axes)))).reshape(n, -1) for a in (mag, f)]
+    ctx.float32.accumulation(ctx.layer, list(moved[0]), list(moved[1]))
+
+
 @register('hgq.layers:QSum', 'hgq.layers:QMeanPow2', check=quantizer_reasons)
 def qsum(ctx, layer, xs):
     x = ctx.iq(layer, xs[0])
     axes = tuple(a % x.ndim for a in layer.axes)
     if 0 in axes:
         raise ConversionError(f'{ctx.layer}: a sum over the batch axis')
-    mag, f, _ = bounds(x)
-    n = int(np.prod([x.shape[a] for a in axes]))
-    moved = [np.moveaxis(a, axes, tuple(range(len(axes)))).reshape(n, -1) for a in (mag, f)]
-    ctx.float32.accumulation(ctx.layer, list(moved[0]), list(moved[1]))
+    _axis_sum_check(ctx, x, axes)
     y = np.sum(x, axis=axes, keepdims=bool(layer.keepdims)) * float(layer.scale)
     return ctx.oq(layer, y)
 
@@ -176,6 +181,30 @@ def unary_lut(ctx, layer, xs):
         else:
             out[j] = lut(xe, table.column(j), int(k[j]), int(i[j]), int(f[j]), 'WRAP', 'TRN')._vars[0]
     return FixedArray(out.reshape(x.shape))
+
+
+def _check_softmax(layer) -> str | None:
+    return quantizer_reasons(layer) or quantizer_reasons(layer.exp_table) or quantizer_reasons(layer.inv_table)
+
+
+@register('hgq.layers:QSoftmax', check=_check_softmax)
+def softmax(ctx, layer, xs):
+    """HGQ2's table softmax: (stable: max over the axes minus x), the exp table, the sum over the
+    axes, the inverse table on the sum, and the product exp * inverse (one MUL per element)."""
+    x = ctx.iq(layer, xs[0])
+    axes = tuple(sorted(a % x.ndim for a in layer.axes))
+    if 0 in axes:
+        raise ConversionError(f'{ctx.layer}: a softmax over the batch axis')
+    if layer.stable:
+        m = np.max(x, axis=axes, keepdims=True)
+        _sum_check(ctx, [np.broadcast_to(m, x.shape), x])
+        x = m - x
+    e = unary_lut(ctx, layer.exp_table, [x])
+    _axis_sum_check(ctx, e, axes)
+    inv = unary_lut(ctx, layer.inv_table, [np.sum(e, axis=axes, keepdims=True)])
+    (me, fe, _), (mi, fi, _) = bounds(e), bounds(np.broadcast_to(inv, e.shape))
+    ctx.float32.accumulation(ctx.layer, [me * mi], [fe + fi], what='a product')
+    return e * inv
 
 
 # ------------------------------------------------------------------ Keras activations

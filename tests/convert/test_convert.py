@@ -367,8 +367,20 @@ def products():
     return keras.Model(inp, [keras.layers.Flatten()(o) if len(o.shape) > 2 else o for o in outs]), [(5, 4)]
 
 
+def softmax_tables():
+    """HGQ2's table softmax: stable over the last axis after a dense layer, and not stable over
+    the token axis of a (4, 3) input."""
+    from hgq.layers import QSoftmax
+
+    inp = keras.Input((4, 3))
+    h = QEinsumDense('bnc,cd->bnd', (4, 5), bias_axes='d', name='logits')(inp)
+    a = QSoftmax(axis=-1, name='sm_last')(h)
+    b = QSoftmax(axis=1, stable=False, enable_iq=True, name='sm_tokens')(inp)
+    return keras.Model(inp, [a, b]), [(4, 3)]
+
+
 OPTION_MODELS = [conv1d_options, conv2d_options, channels_first, pool1d_options, pool2d_options, multi_io,
-                 sequential_nested, products]
+                 sequential_nested, products, softmax_tables]
 
 
 @pytest.mark.parametrize('builder', OPTION_MODELS, ids=[b.__name__ for b in OPTION_MODELS])
