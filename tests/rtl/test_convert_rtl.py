@@ -128,3 +128,42 @@ def test_converted_model_in_simulator(simulator, tmp_path, name, cutoff):
         f'inputs {rows[bad[0]].tolist()} got {outcome["outputs"][bad[0]].tolist()} expected {expected[bad[0]].tolist()}'
     )
     assert outcome['vectors'] == len(rows)
+
+
+def _products_and_softmax_model():
+    """Untrained: pairwise QEinsum of particle embeddings, a QDot, and a stable QSoftmax (lookup
+    tables and multipliers in the Verilog)."""
+    import keras
+    from hgq.layers import QDot, QEinsum, QEinsumDense, QSoftmax
+
+    keras.utils.set_random_seed(7)
+    inp = keras.Input((4, 3))
+    h = QEinsumDense('bnc,cd->bnd', (4, 3), bias_axes='d', activation='relu', name='embed')(inp)
+    pairs = QEinsum('bnd,bmd->bnm', name='pairs')([h, h])
+    dot = QDot(axes=(1, 1), name='dot')([h, inp])
+    soft = QSoftmax(axis=-1, name='soft')(h)
+    flat = [keras.layers.Flatten()(t) for t in (pairs, dot, soft)]
+    return keras.Model(inp, keras.layers.Concatenate()(flat), name='products')
+
+
+@pytest.mark.parametrize('cutoff', [None, 2])
+def test_products_and_softmax_in_simulator(simulator, tmp_path, cutoff):
+    model = _products_and_softmax_model()
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(N_VECTORS, 4, 3)) * 2).astype(np.float32)
+    x[: N_VECTORS // 4] *= 8  # far outside the input quantizer's range: WRAP
+    conv = convert_model(model, on_inexact='error')
+    codes = {op.opcode.name for op in conv.program.ops}
+    assert {'MUL', 'LOOKUP'} <= codes
+    write_verilog(conv.program, tmp_path, name='products', latency_cutoff=cutoff)
+    meta = emitted.load_metadata(tmp_path)
+    rows = floats_to_bus(meta, x.reshape(len(x), -1))
+    Xq = emitted.bus_to_floats(meta, rows)
+    y_keras = model.predict(x, verbose=0, batch_size=4096).reshape(len(x), -1)
+    y_port = model.predict(Xq.reshape(x.shape).astype(np.float32), verbose=0, batch_size=4096).reshape(len(x), -1)
+    assert np.array_equal(y_keras, y_port), 'the port does not carry what the model reads of its input'
+    expected = keras_to_bus(meta, y_keras)
+    assert len(np.unique(expected, axis=0)) > N_VECTORS // 2  # not a constant design
+    outcome = run_bulk(emitted.emitted_design(tmp_path), rows, simulator, expected)
+    bad = np.flatnonzero(np.any(outcome['outputs'] != expected, axis=1))
+    assert outcome['mismatches'] == bad.size == 0, f'products on {simulator}: {bad.size} of {len(rows)} vectors differ'
