@@ -16,7 +16,7 @@ from hypothesis import given, seed
 from hypothesis import strategies as st
 
 from da4ml_core.cmvm import solve
-from da4ml_core.cmvm.solver import _input_qints, search
+from da4ml_core.cmvm.solver import _auto_restarts, _input_qints, search
 from da4ml_core.cmvm.stage import Terms
 from da4ml_core.ir import Opcode, Program, QInt
 from verif import golden
@@ -76,7 +76,7 @@ def test_solution_is_exact_cheaper_than_plain_and_within_hard_dc(W, data, hard_d
         "auto",
         1,
         -1,
-        0,
+        _auto_restarts(np.asarray(W).size),  # as solve() does: the restarts may find a cheaper one
         None,
         0,
     )
@@ -85,6 +85,20 @@ def test_solution_is_exact_cheaper_than_plain_and_within_hard_dc(W, data, hard_d
     if hard_dc is not None:
         assert prog.latency <= plain_cand.latency + hard_dc
     del plain
+
+
+def test_program_cost_is_the_search_cost_with_restarts():
+    """Here (1-bit inputs) a seeded restart beats every setting of the plan: solve() must return
+    exactly what its search, restarts included, ranked best (a case the nightly profile found)."""
+    W = np.array([[-1.0, 0.0, 8.0, 14.0, -15.0], [-12.0, 10.0, 14.0, -9.0, -7.0]])
+    kifs = [(0, 0, 1), (0, 0, 1)]
+    terms = _terms(_input_qints(2, kifs, None))
+    no_restarts, _, _ = search(W, terms, None, "auto", "auto", 1, -1, 0, None, 0)
+    best, _, _ = search(W, terms, None, "auto", "auto", 1, -1, _auto_restarts(W.size), None, 0)
+    prog = solve(W, kifs)
+    assert best.cost < no_restarts.cost and prog.cost == best.cost
+    X = _stimulus(W, kifs, np.random.default_rng(0))
+    assert (_exact_outputs(prog, X) == golden.matmul_exact(X, W, tuple(np.array(kifs).T))).all()
 
 
 def test_plain_csd_reference_is_the_digit_tree():
