@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import numpy as np
 
 from ..trace import FixedArray, lut, relu
@@ -31,24 +34,20 @@ def _sum_check(ctx: Ctx, xs):
     ctx.float32.accumulation(ctx.layer, [b[0] for b in bs], [b[1] for b in bs])
 
 
-@register('hgq.layers:QAdd', 'keras.layers:Add', check=quantizer_reasons)
-def add(ctx, layer, xs):
+def _summed(ctx: Ctx, layer, xs) -> FixedArray:
     xs = ctx.iqs(layer, xs)
     _sum_check(ctx, xs)
-    y = xs[0]
-    for x in xs[1:]:
-        y = y + x
-    return ctx.oq(layer, y)
+    return functools.reduce(operator.add, xs)
+
+
+@register('hgq.layers:QAdd', 'keras.layers:Add', check=quantizer_reasons)
+def add(ctx, layer, xs):
+    return ctx.oq(layer, _summed(ctx, layer, xs))
 
 
 @register('hgq.layers:QAveragePow2', check=quantizer_reasons)
 def average_pow2(ctx, layer, xs):
-    xs = ctx.iqs(layer, xs)
-    _sum_check(ctx, xs)
-    y = xs[0]
-    for x in xs[1:]:
-        y = y + x
-    return ctx.oq(layer, y * float(layer._scale))
+    return ctx.oq(layer, _summed(ctx, layer, xs) * float(layer._scale))
 
 
 @register('hgq.layers:QSubtract', 'keras.layers:Subtract', check=quantizer_reasons)
@@ -71,20 +70,12 @@ def multiply(ctx, layer, xs):
 
 @register('hgq.layers:QMaximum', 'keras.layers:Maximum', check=quantizer_reasons)
 def maximum(ctx, layer, xs):
-    xs = ctx.iqs(layer, xs)
-    y = xs[0]
-    for x in xs[1:]:
-        y = np.maximum(y, x)
-    return ctx.oq(layer, y)
+    return ctx.oq(layer, functools.reduce(np.maximum, ctx.iqs(layer, xs)))
 
 
 @register('hgq.layers:QMinimum', 'keras.layers:Minimum', check=quantizer_reasons)
 def minimum(ctx, layer, xs):
-    xs = ctx.iqs(layer, xs)
-    y = xs[0]
-    for x in xs[1:]:
-        y = np.minimum(y, x)
-    return ctx.oq(layer, y)
+    return ctx.oq(layer, functools.reduce(np.minimum, ctx.iqs(layer, xs)))
 
 
 # ------------------------------------------------------------------ reductions
