@@ -106,6 +106,13 @@ class Float32Report:
         self.max_accumulator_bits = max(self.max_accumulator_bits, bits)
         self._add(layer, what, bits)
 
+    def axis_sum(self, layer: str, x: FixedArray, axes: tuple[int, ...]):
+        """The accumulators of summing ``x`` over ``axes``."""
+        mag, f, _ = bounds(x)
+        n = int(np.prod([x.shape[a] for a in axes]))
+        moved = [np.moveaxis(a, axes, tuple(range(len(axes)))).reshape(n, -1) for a in (mag, f)]
+        self.accumulation(layer, list(moved[0]), list(moved[1]))
+
     def einsum(self, layer: str, equation: str, x: FixedArray, W, bias=None):
         """The accumulators of ``einsum(equation, x, W) + bias`` (bias broadcast to the output);
         ``W`` a constant array or a second traced array."""

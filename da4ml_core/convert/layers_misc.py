@@ -81,21 +81,13 @@ def minimum(ctx, layer, xs):
 # ------------------------------------------------------------------ reductions
 
 
-def _axis_sum_check(ctx: Ctx, x, axes: tuple[int, ...]) -> None:
-    """Float32 exactness of Keras summing ``x`` over ``axes``."""
-    mag, f, _ = bounds(x)
-    n = int(np.prod([x.shape[a] for a in axes]))
-    moved = [np.moveaxis(a, axes, tuple(range(len(axes)))).reshape(n, -1) for a in (mag, f)]
-    ctx.float32.accumulation(ctx.layer, list(moved[0]), list(moved[1]))
-
-
 @register('hgq.layers:QSum', 'hgq.layers:QMeanPow2', check=quantizer_reasons)
 def qsum(ctx, layer, xs):
     x = ctx.iq(layer, xs[0])
     axes = tuple(a % x.ndim for a in layer.axes)
     if 0 in axes:
         raise ConversionError(f'{ctx.layer}: a sum over the batch axis')
-    _axis_sum_check(ctx, x, axes)
+    ctx.float32.axis_sum(ctx.layer, x, axes)
     y = np.sum(x, axis=axes, keepdims=bool(layer.keepdims)) * float(layer.scale)
     return ctx.oq(layer, y)
 
@@ -191,7 +183,7 @@ def softmax(ctx, layer, xs):
         _sum_check(ctx, [np.broadcast_to(m, x.shape), x])
         x = m - x
     e = unary_lut(ctx, layer.exp_table, [x])
-    _axis_sum_check(ctx, e, axes)
+    ctx.float32.axis_sum(ctx.layer, e, axes)
     inv = unary_lut(ctx, layer.inv_table, [np.sum(e, axis=axes, keepdims=True)])
     (me, fe, _), (mi, fi, _) = bounds(e), bounds(np.broadcast_to(inv, e.shape))
     ctx.float32.accumulation(ctx.layer, [me * mi], [fe + fi], what='a product')

@@ -95,10 +95,8 @@ def _global(ctx, layer, xs, average: bool):
     axes = tuple(range(1, x.ndim - 1))
     keep = bool(getattr(layer, 'keepdims', False))
     if average:
-        n = int(np.prod([x.shape[a] for a in axes]))
-        mag, f, _ = bounds(x[0])
-        ctx.float32.accumulation(ctx.layer, list(mag.reshape(n, -1)), list(f.reshape(n, -1)))
-        y = _scale_by(np.sum(x, axis=axes, keepdims=keep), n)
+        ctx.float32.axis_sum(ctx.layer, x, axes)
+        y = _scale_by(np.sum(x, axis=axes, keepdims=keep), int(np.prod([x.shape[a] for a in axes])))
     else:
         y = np.max(x, axis=axes, keepdims=keep)
     if keep:
