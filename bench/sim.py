@@ -2,7 +2,7 @@
 
 A benchmark, not a test: builds one design (dense random 8-bit W, signed 8-bit inputs, exact
 outputs, pipelined with latency_cutoff=2), replays N vectors per simulator through the batch
-wrapper (verif.tb.batch: $readmemh in, one output word per clock out), checks every output
+wrapper (verif.hdl.replay_wrapper: $readmemh in, one output word per clock out), checks every output
 against the exact integer product and prints vectors/s side by side. Run time excludes the
 build and the stimulus file writing; it includes the simulator start-up and reading outputs.
 
@@ -21,10 +21,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from verif import designs, emitted, sim
-from verif.designs import Spec
-from verif.tb import scoreboard
-from verif.tb.batch import run_batch
+from verif import sim
+from verif.flows import judge, specs
+from verif.flows.ports import bus_expected, bus_inputs
+from verif.flows.specs import Spec
+from verif.hdl.design import emitted_design, load_metadata
 
 N_IN = N_OUT = 16
 
@@ -34,34 +35,18 @@ def bench_spec(seed: int) -> Spec:
     return Spec('bench16', 'cmvm', [(1, 7, 0)] * N_IN, None, latency_cutoff=2, W=W.tolist(), seed=seed)
 
 
-def port_expected(meta: dict, Y: np.ndarray) -> np.ndarray:
-    """Exact integer outputs (grid 2**0) on the output ports' grids, vectorised."""
-    out = np.zeros_like(Y)
-    for c, e in enumerate(meta['outputs']):
-        f = int(e['f'])
-        if not e['used']:
-            assert not Y[:, c].any()
-            continue
-        if f >= 0:
-            out[:, c] = Y[:, c] << f
-        else:
-            assert not np.any(Y[:, c] % (1 << -f))
-            out[:, c] = Y[:, c] >> -f
-    return out
-
-
 def measure(spec: Spec, outdir: Path, simulator: str, n: int, rng) -> dict:
-    meta = emitted.load_metadata(outdir)
-    design = emitted.emitted_design(outdir)
+    meta = load_metadata(outdir)
+    design = emitted_design(outdir, meta)
     X = rng.integers(-128, 128, (n, N_IN))
     Y = X @ np.array(spec.W, dtype=np.int64)  # exact: integer inputs times integer weights
     check = min(n, 2000)  # the spec's golden model agrees on a prefix (it is exact but slow)
-    assert np.array_equal(designs.golden(spec, X[:check]), Y[:check])
-    rows = scoreboard.bus_inputs(meta, spec.in_kifs, X, rng)
+    assert np.array_equal(specs.golden(spec, X[:check]), Y[:check])
+    rows = bus_inputs(meta, spec.in_kifs, X, rng)
     t0 = time.perf_counter()
-    run = run_batch([design], [rows], simulator, outdir / f'run_{simulator}', optimize=True)
+    run = sim.replay([design], [rows], simulator, outdir / f'run_{simulator}', optimize=True)
     wall = time.perf_counter() - t0
-    bad = int(np.count_nonzero(np.any(run.outputs[0] != port_expected(meta, Y), axis=1) | run.unknown[0]))
+    bad = judge.compare(run.outputs[0], run.unknown[0], bus_expected(meta, specs.output_fs(spec), Y)).count
     return {'simulator': f'{simulator} {run.version}', 'vectors': n, 'build': run.build_seconds,
             'cached': not run.rebuilt, 'run': run.run_seconds, 'wall': wall, 'mismatches': bad,
             'rate': n / run.run_seconds}
@@ -75,8 +60,8 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     spec = bench_spec(args.seed)
     with tempfile.TemporaryDirectory(prefix='bench-sim-') as tmp:
-        outdir = designs.build(spec, Path(tmp) / spec.name)
-        meta = emitted.load_metadata(outdir)
+        outdir = specs.build(spec, Path(tmp) / spec.name)
+        meta = load_metadata(outdir)
         print(f'design: {spec.describe()}')
         print(f'  {meta["n_live_ops"]} live ops, latency {meta["latency_cycles"]} cycles, '
               f'{meta["inp_width"]}-bit input bus, {meta["out_width"]}-bit output bus')

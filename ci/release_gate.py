@@ -4,7 +4,7 @@
     python ci/release_gate.py <design dir> --out <bundle dir> [--vectors N] [--per-cycle N] [--seed S]
 
 The design directory holds metadata.json, the Verilog and either spec.json (as written by
-``verif.designs.build``) or program.json + reference.npz (as written by ``da4ml-core convert``). Exit 0: every check passed and the bundle was written. Exit 1: the
+``verif.flows.specs.build``) or program.json + reference.npz (as written by ``da4ml-core convert``). Exit 0: every check passed and the bundle was written. Exit 1: the
 design was refused; the reasons are printed and nothing is written. Exit 2: bad arguments.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from verif import release
+from verif.flows import release
 
 
 def main(argv=None) -> int:

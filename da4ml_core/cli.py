@@ -6,7 +6,7 @@
                                         [--verify icarus,verilator] [-n N] [--data NPZ]
     da4ml-core verify OUTDIR [--simulators icarus,verilator]
     da4ml-core report DIR... [-o FILE.json|.csv|.md]
-    da4ml-core release OUTDIR --out BUNDLE [--vectors N]   the release gate (verif.release)
+    da4ml-core release OUTDIR --out BUNDLE [--vectors N]   the release gate (verif.flows.release)
 
 MODEL is a ``.keras`` file, or ``example`` for the bundled one. Exit status:
 
@@ -18,6 +18,8 @@ MODEL is a ``.keras`` file, or ``example`` for the bundled one. Exit status:
     4  environment: Keras / JAX / hgq2 or a simulator missing, a simulator build or run failed
 
 Errors are one line on stderr; ``--debug`` shows the traceback.
+
+This is the application layer: the only compiler module that imports the harness (``verif``).
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument('dirs', type=Path, nargs='+')
     r.add_argument('-o', '--output', type=Path, default=None, help='write .json, .csv or .md instead of a table')
 
-    g = sub.add_parser('release', help='verify a design directory again and write a release bundle (verif.release)')
+    g = sub.add_parser('release', help='verify a design directory again and write a release bundle (verif.flows.release)')
     g.add_argument('outdir', type=Path, help='design directory: a converted model (convert OUTDIR) or a regression spec design')
     g.add_argument('--out', dest='bundle', type=Path, required=True, help='bundle directory to create (must not exist)')
     g.add_argument('--vectors', type=int, default=None, help='bulk vectors per simulator (gate default if omitted)')
@@ -143,7 +145,7 @@ def _load_data(path: Path):
 
 
 def _model_path(text: str):
-    from .convert.demo import example_files
+    from .convert.examples import example_files
 
     if text == 'example':
         return example_files()
@@ -160,8 +162,9 @@ def _model_path(text: str):
 def cmd_convert(args, out) -> int:
     import numpy as np
 
+    from verif.flows import model_dir as wf
+
     from .convert import Float32Warning, convert_model, load_model
-    from .convert import workflow as wf
 
     kif = _input_kif(args.input_kif)
     data = _load_data(args.data) if args.data is not None else None
@@ -207,14 +210,15 @@ def cmd_convert(args, out) -> int:
 
 
 def _verify(outdir: Path, simulators, out) -> int:
-    from .convert import workflow as wf
+    from verif.flows import model_dir as wf
+    from verif.flows.converted import verify_dir
 
     for f in ('metadata.json', wf.PROGRAM, wf.REFERENCE):
         if not (outdir / f).is_file():
             raise UsageError(f'{outdir}: no {f} (not a directory written by da4ml-core convert)')
-    report = wf.verify_dir(outdir, simulators)
+    report = verify_dir(outdir, simulators)
     v = report['verification']
-    parts = [f'interpreter {v["interpreter"]["mismatches"]}', f'reference {v["reference"]["mismatches"]}']
+    parts = [f'interpreter {v["interpreter"]["mismatches"]}', f'exact reference {v["reference"]["mismatches"]}']
     parts += [f'{s} {r["mismatches"]}' for s, r in v['simulators'].items()]
     print(f'{outdir}: {v["vectors"]} vectors, mismatches vs Keras: {", ".join(parts)}', file=out)
     return EXIT_OK if report['mismatches'] == 0 else EXIT_MISMATCH
@@ -225,7 +229,7 @@ def cmd_verify(args, out) -> int:
 
 
 def _report_row(d: Path) -> dict:
-    from .convert import workflow as wf
+    from verif.flows import model_dir as wf
 
     if (d / wf.REPORT).is_file():
         rep = wf.read_report(d)
@@ -281,14 +285,14 @@ def cmd_report(args, out) -> int:
 
 
 def cmd_release(args, out) -> int:
-    """The release gate of ``verif.release`` on a design directory (converted model or regression
+    """The release gate of ``verif.flows.release`` on a design directory (converted model or regression
     spec design): verified again in both simulators, bundled only if everything passes."""
     if not args.outdir.is_dir():
         raise UsageError(f'{args.outdir}: no such directory')
     try:
-        from verif import release as gate
+        from verif.flows import release as gate
     except ImportError as err:
-        raise OSError(f'the release gate (verif.release) cannot be imported: {_first_line(err)}') from None
+        raise OSError(f'the release gate (verif.flows.release) cannot be imported: {_first_line(err)}') from None
     kw = {k: v for k, v in (('n_vectors', args.vectors), ('per_cycle', args.per_cycle), ('seed', args.seed))
           if v is not None}
     result = gate.release(args.outdir, args.bundle, **kw)
@@ -306,7 +310,7 @@ def cmd_release(args, out) -> int:
 def cmd_demo(args, out) -> int:
     from rich.console import Console
 
-    from .convert.demo import run_demo
+    from verif.flows.example import run_demo
 
     return run_demo(args.out, args.n, args.latency_cutoff, args.simulators, Console(file=out))
 

@@ -419,12 +419,21 @@ def _quantize_one_python(x: float, k: int, i: int, f: int, rnd: RoundMode, ovf: 
     return min(max(q, raw_min), raw_max)
 
 
-def quantize_raw(x, k, i, f, round_mode='TRN', overflow_mode='WRAP') -> np.ndarray:
+def modes_keyword_only(fn: str, positional: tuple) -> None:
+    """Refuse modes passed by position: ``fixed`` and the tracer once took them in opposite
+    orders, so a positional call may mean either; the error says how to call ``fn``."""
+    if positional:
+        raise TypeError(f'{fn}() takes the modes as keywords only, got {len(positional)} more positional '
+                        f'argument(s) {positional!r}: call {fn}(x, k, i, f, round_mode=..., overflow_mode=...)')
+
+
+def quantize_raw(x, k, i, f, *positional, round_mode='TRN', overflow_mode='WRAP') -> np.ndarray:
     """Quantize ``x`` and return raw integers ``r`` with ``value = r * 2**-f``.
 
     int64 when every width fits in 62 bits, else an object array of Python ints. ``k``, ``i``,
-    ``f`` broadcast against ``x`` (one precision per element is fine).
+    ``f`` broadcast against ``x`` (one precision per element is fine). Modes are keyword-only.
     """
+    modes_keyword_only('quantize_raw', positional)
     rnd = globals()['round_mode'](round_mode)
     ovf = globals()['overflow_mode'](overflow_mode)
     x = _check_input(x)
@@ -451,13 +460,15 @@ def _check_input(x) -> np.ndarray:
     return arr
 
 
-def quantize(x, k, i, f, round_mode='TRN', overflow_mode='WRAP') -> np.ndarray:
-    """Quantize ``x`` to ``(k, i, f)``: round first (``round_mode``), then handle overflow.
+def quantize(x, k, i, f, *positional, round_mode='TRN', overflow_mode='WRAP') -> np.ndarray:
+    """Quantize ``x`` to ``(k, i, f)``: round first (``round_mode``), then handle overflow
+    (``overflow_mode``); both keyword-only.
 
     Returns float64. The quantized value is exact whenever it fits in float64's 53-bit
     mantissa (always true for widths <= 53); use :func:`quantize_raw` for the raw integers.
     """
-    raw = quantize_raw(x, k, i, f, round_mode, overflow_mode)
+    modes_keyword_only('quantize', positional)
+    raw = quantize_raw(x, k, i, f, round_mode=round_mode, overflow_mode=overflow_mode)
     f_arr = np.broadcast_to(np.asarray(f, dtype=np.int64), raw.shape)
     if raw.dtype == object:
         flat = [float(Fraction(int(r)) / Fraction(2) ** int(ff)) for r, ff in zip(raw.flat, f_arr.flat)]

@@ -2,13 +2,17 @@
 
 ``dev`` (default) is quick; ``ci`` is loaded when the CI variable is set (our own profile of that
 name replaces Hypothesis's built-in one); ``nightly`` runs many examples and keeps a database
-of failures. Choose one explicitly with HYPOTHESIS_PROFILE=nightly.
+of failures. Choose one explicitly with HYPOTHESIS_PROFILE=nightly. Also the ``simulator``
+fixture: one run per simulator, and a missing simulator is an error, never a skip.
 """
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
+
+from verif import sim
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
@@ -37,3 +41,10 @@ settings.load_profile(_profile)
 
 def pytest_report_header(config):
     return f'hypothesis profile: {_profile}'
+
+
+@pytest.fixture(scope='session', params=sim.SIMULATORS)
+def simulator(request) -> str:
+    """Name of a simulator that is installed and new enough (raises otherwise, never skips)."""
+    sim.find_simulator(request.param)
+    return request.param

@@ -153,7 +153,9 @@ def test_convert_writes_the_design(example_dir):
     rep = json.loads((example_dir / 'report.json').read_text())
     assert rep['input_mode'] == 'inferred' and rep['data_vectors'] == 1000
     assert rep['accuracy'] == pytest.approx(0.779, abs=1e-9)
-    assert rep['vectors'] == 1000 + 4 + 256 + 200
+    # the data rows, then the stimulus generator's: 7 all-field rows, each of the 16 inputs alone at
+    # min and max, 256 random mixes of extremes (4**16 combinations are too many to list), 200 random
+    assert rep['vectors'] == 1000 + 7 + 2 * 16 + 256 + 200
     with np.load(example_dir / 'reference.npz') as ref:
         assert ref['inputs'].shape == (rep['vectors'], 16) and ref['expected'].shape == (rep['vectors'], 5)
     from da4ml_core.ir import Program
@@ -196,10 +198,10 @@ def test_verify_needs_a_converted_dir(capsys, tmp_path):
 
 
 def test_release_without_the_gate(capsys, tmp_path, monkeypatch):
-    import verif
+    import verif.flows
 
-    monkeypatch.setitem(sys.modules, 'verif.release', None)
-    monkeypatch.delattr(verif, 'release', raising=False)
+    monkeypatch.setitem(sys.modules, 'verif.flows.release', None)
+    monkeypatch.delattr(verif.flows, 'release', raising=False)
     status, _, err = run(['release', tmp_path, '--out', tmp_path / 'bundle'], capsys)
     assert status == cli.EXIT_ENV == 4 and 'release gate' in one_line_error(err)
 
@@ -213,14 +215,14 @@ def _fake_gate(monkeypatch, released: bool):
         return types.SimpleNamespace(released=released, bundle=Path(bundle_dir) if released else None,
                                      reasons=[] if released else ['lint is not clean'], report={'runs': [run_]})
 
-    import verif
-    from verif.release import run_line
+    import verif.flows
+    from verif.flows.release import run_line
 
-    fake = types.ModuleType('verif.release')
+    fake = types.ModuleType('verif.flows.release')
     fake.release = release
     fake.run_line = run_line
-    monkeypatch.setitem(sys.modules, 'verif.release', fake)
-    monkeypatch.setattr(verif, 'release', fake, raising=False)
+    monkeypatch.setitem(sys.modules, 'verif.flows.release', fake)
+    monkeypatch.setattr(verif.flows, 'release', fake, raising=False)
     return seen
 
 

@@ -1,4 +1,4 @@
-"""Unit and property tests of da4ml_core.fixed against verif.golden and hand-worked values."""
+"""Unit and property tests of da4ml_core.fixed against verif.oracle.golden and hand-worked values."""
 
 from fractions import Fraction
 
@@ -17,7 +17,7 @@ from da4ml_core.fixed import (
     quantize,
     quantize_raw,
 )
-from verif import golden
+from verif.oracle import golden
 
 ROUNDS = [m.value for m in RoundMode]
 OVERFLOWS = [m.value for m in OverflowMode]
@@ -37,23 +37,23 @@ HAND_X = [2.5, -2.5, 3.5, -3.5, 1.25, -1.75]
 
 @pytest.mark.parametrize('mode', ROUNDS)
 def test_rounding_by_hand(mode):
-    assert quantize(HAND_X, 1, 3, 0, mode, 'SAT').tolist() == HAND_ROUNDING[mode]
+    assert quantize(HAND_X, 1, 3, 0, round_mode=mode, overflow_mode='SAT').tolist() == HAND_ROUNDING[mode]
 
 
 def test_overflow_by_hand():
     x = [8.0, 9.0, -9.0, -8.0, 100.0, -100.0]
-    assert quantize(x, 1, 3, 0, 'TRN', 'WRAP').tolist() == [-8, -7, 7, -8, 4, -4]
-    assert quantize(x, 1, 3, 0, 'TRN', 'SAT').tolist() == [7, 7, -8, -8, 7, -8]
-    assert quantize(x, 1, 3, 0, 'TRN', 'SAT_SYM').tolist() == [7, 7, -7, -7, 7, -7]
-    assert quantize(x, 0, 3, 0, 'TRN', 'WRAP').tolist() == [0, 1, 7, 0, 4, 4]
-    assert quantize(x, 0, 3, 0, 'TRN', 'SAT').tolist() == [7, 7, 0, 0, 7, 0]
-    assert quantize(x, 0, 3, 0, 'TRN', 'SAT_SYM').tolist() == [7, 7, 0, 0, 7, 0]
+    assert quantize(x, 1, 3, 0, round_mode='TRN', overflow_mode='WRAP').tolist() == [-8, -7, 7, -8, 4, -4]
+    assert quantize(x, 1, 3, 0, round_mode='TRN', overflow_mode='SAT').tolist() == [7, 7, -8, -8, 7, -8]
+    assert quantize(x, 1, 3, 0, round_mode='TRN', overflow_mode='SAT_SYM').tolist() == [7, 7, -7, -7, 7, -7]
+    assert quantize(x, 0, 3, 0, round_mode='TRN', overflow_mode='WRAP').tolist() == [0, 1, 7, 0, 4, 4]
+    assert quantize(x, 0, 3, 0, round_mode='TRN', overflow_mode='SAT').tolist() == [7, 7, 0, 0, 7, 0]
+    assert quantize(x, 0, 3, 0, round_mode='TRN', overflow_mode='SAT_SYM').tolist() == [7, 7, 0, 0, 7, 0]
 
 
 def test_round_then_overflow():
     # 7.5 rounds up to 8 first, which then wraps (ap_fixed order), or saturates to 7
-    assert quantize(7.5, 1, 3, 0, 'RND', 'WRAP') == -8
-    assert quantize(7.5, 1, 3, 0, 'RND', 'SAT') == 7
+    assert quantize(7.5, 1, 3, 0, round_mode='RND', overflow_mode='WRAP') == -8
+    assert quantize(7.5, 1, 3, 0, round_mode='RND', overflow_mode='SAT') == 7
 
 
 def test_negative_i_and_f():
@@ -62,8 +62,8 @@ def test_negative_i_and_f():
     # (k=1, i=5, f=-3): step 8, -24 is representable, -21 floors to -24
     assert quantize(-24.0, 1, 5, -3) == -24.0
     assert quantize(-21.0, 1, 5, -3) == -24.0
-    assert quantize(-21.0, 1, 5, -3, 'RND') == -24.0
-    assert quantize(-20.0, 1, 5, -3, 'RND') == -16.0
+    assert quantize(-21.0, 1, 5, -3, round_mode='RND') == -24.0
+    assert quantize(-20.0, 1, 5, -3, round_mode='RND') == -16.0
 
 
 def test_zero_width_is_always_zero():
@@ -71,23 +71,23 @@ def test_zero_width_is_always_zero():
     for k, i, f in [(0, 0, 0), (0, -3, 3), (1, -1, 0), (1, 2, -3)]:
         for rnd in ROUNDS:
             for ovf in OVERFLOWS:
-                assert np.all(quantize(x, k, i, f, rnd, ovf) == 0)
+                assert np.all(quantize(x, k, i, f, round_mode=rnd, overflow_mode=ovf) == 0)
 
 
 def test_elementwise_precisions_broadcast():
     x = np.array([[0.3, 0.3, 0.3], [-5.7, -5.7, -5.7]])
     f = np.array([0, 2, 4])
-    out = quantize(x, 1, 3, f, 'RND', 'SAT')
+    out = quantize(x, 1, 3, f, round_mode='RND', overflow_mode='SAT')
     assert out.shape == (2, 3)
     assert out.tolist() == [[0.0, 0.25, 0.3125], [-6.0, -5.75, -5.6875]]
     k = np.array([[0], [1]])
-    assert quantize(-1.0, k, 2, 0, 'TRN', 'SAT').tolist() == [[0.0], [-1.0]]
+    assert quantize(-1.0, k, 2, 0, round_mode='TRN', overflow_mode='SAT').tolist() == [[0.0], [-1.0]]
 
 
 def test_extreme_floats_are_exact():
     tiny = 5e-324
     assert quantize([tiny, -tiny], 1, 3, 4).tolist() == [0.0, -1 / 16]
-    assert quantize([1e300, -1e300], 1, 3, 4, 'TRN', 'SAT').tolist() == [8 - 1 / 16, -8.0]
+    assert quantize([1e300, -1e300], 1, 3, 4, round_mode='TRN', overflow_mode='SAT').tolist() == [8 - 1 / 16, -8.0]
     # 2**80 is a multiple of 2**8: wraps to zero
     assert quantize(2.0**80, 1, 7, 0) == 0.0
     assert quantize(2.0**80 + 2.0**40, 1, 61, 0) == 2.0**40  # width 63 keeps bit 40
@@ -99,7 +99,7 @@ def test_wide_python_int_path_matches_golden():
     x = rng.normal(size=200) * 2.0 ** rng.integers(-30, 80, size=200)
     for rnd in ROUNDS:
         for ovf in OVERFLOWS:
-            raw = quantize_raw(x, 1, 70, 20, rnd, ovf)
+            raw = quantize_raw(x, 1, 70, 20, round_mode=rnd, overflow_mode=ovf)
             assert raw.dtype == object
             assert raw.tolist() == golden.quantize(x, 1, 70, 20, rnd, ovf).tolist()
 
@@ -124,7 +124,7 @@ def test_quantize_matches_golden(data, k, i, f, rnd, ovf):
         i = -k - f
     anything = st.floats(allow_nan=False, allow_infinity=False, width=64)
     x = data.draw(st.lists(st.one_of(near_grid(f), anything), min_size=1, max_size=40))
-    ours = quantize_raw(np.array(x), k, i, f, rnd, ovf)
+    ours = quantize_raw(np.array(x), k, i, f, round_mode=rnd, overflow_mode=ovf)
     assert ours.dtype == (np.int64 if k + i + f <= 62 else object)
     assert ours.tolist() == golden.quantize(x, k, i, f, rnd, ovf).tolist()
 
@@ -142,7 +142,7 @@ def test_elementwise_quantize_matches_golden(data, n, rnd, ovf):
     f = np.array(data.draw(st.lists(ints, min_size=n, max_size=n)))
     i = np.maximum(i, -k - f)
     x = np.array(data.draw(st.lists(st.floats(-1e6, 1e6), min_size=n, max_size=n)))
-    assert quantize_raw(x, k, i, f, rnd, ovf).tolist() == golden.quantize(x, k, i, f, rnd, ovf).tolist()
+    assert quantize_raw(x, k, i, f, round_mode=rnd, overflow_mode=ovf).tolist() == golden.quantize(x, k, i, f, rnd, ovf).tolist()
 
 
 @given(x=st.floats(-1e9, 1e9), k=st.integers(0, 1), i=st.integers(-4, 30), f=st.integers(-4, 20))
@@ -150,8 +150,8 @@ def test_quantize_is_idempotent_and_in_range(x, k, i, f):
     i = max(i, -k - f)
     p = Precision.of(k, i, f)
     for ovf in OVERFLOWS:
-        once = quantize(x, k, i, f, 'RND_CONV', ovf)
-        assert quantize(once, k, i, f, 'TRN', 'WRAP') == once
+        once = quantize(x, k, i, f, round_mode='RND_CONV', overflow_mode=ovf)
+        assert quantize(once, k, i, f, round_mode='TRN', overflow_mode='WRAP') == once
         assert p.min <= Fraction(float(once)) <= p.max
 
 

@@ -162,7 +162,7 @@ def unary_lut(ctx, layer, xs):
         elif k[j] + i[j] + f[j] <= 0:
             out[j] = FixedArray.from_vars(np.array([0.0]))._vars[0]
         else:
-            out[j] = lut(xe, table.column(j), int(k[j]), int(i[j]), int(f[j]), 'WRAP', 'TRN')._vars[0]
+            out[j] = lut(xe, table.column(j), int(k[j]), int(i[j]), int(f[j]), overflow_mode='WRAP', round_mode='TRN')._vars[0]
     return FixedArray(out.reshape(x.shape))
 
 

@@ -32,6 +32,7 @@ from .errors import ConversionError, InputPrecisionError, UnsupportedLayerError
 from .exactness import Issue
 from .keras_env import import_keras, load_model
 from .quantizers import unknown_mask
+from . import layers_linear, layers_misc, layers_pool, layers_products  # noqa: F401 - they register their handlers
 from .registry import Ctx, handler_for, supported_layers
 
 __all__ = ['Conversion', 'convert_model', 'trace_model']

@@ -108,7 +108,7 @@ def apply_quantizer(spec: QuantSpec, x: FixedArray, ctx=None, layer: str = '') -
         x = _read_inputs(spec, x, unknown, (k, i, f), ctx, layer)
     elif ctx is not None:
         ctx.float32.quantizer_input(layer, x, k, i, f, spec.round_mode, spec.overflow_mode)
-    return quantize(x, k, i, f, spec.overflow_mode, spec.round_mode)
+    return quantize(x, k, i, f, overflow_mode=spec.overflow_mode, round_mode=spec.round_mode)
 
 
 def _read_inputs(spec: QuantSpec, x: FixedArray, unknown, kif, ctx, layer) -> FixedArray:
@@ -118,7 +118,7 @@ def _read_inputs(spec: QuantSpec, x: FixedArray, unknown, kif, ctx, layer) -> Fi
     if mode == 'quantizer':
         k, i, f = (np.broadcast_to(a, x.shape)[unknown] for a in kif)
         sub = FixedArray(x._vars[unknown])
-        read = quantize(sub, k, i, f, 'WRAP', 'TRN')
+        read = quantize(sub, k, i, f, overflow_mode='WRAP', round_mode='TRN')
         out = x._vars.copy()
         out[unknown] = read._vars
         return FixedArray(out)

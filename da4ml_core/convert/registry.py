@@ -45,15 +45,10 @@ def register(*paths: str, check: Callable | None = None):
     return deco
 
 
-def _load_handlers():
-    from . import layers_linear, layers_misc, layers_pool, layers_products  # noqa: F401 - they register themselves
-
-
 def _resolve():
     global _RESOLVED
     if _RESOLVED:
         return
-    _load_handlers()
     for h in _HANDLERS:
         for path in h.paths:
             mod, _, name = path.partition(':')
@@ -72,7 +67,6 @@ def handler_for(op) -> Handler | None:
 
 def supported_layers() -> list[str]:
     """Class names with a replay (sorted)."""
-    _load_handlers()
     return sorted({p.partition(':')[2] for h in _HANDLERS for p in h.paths})
 
 

@@ -12,7 +12,7 @@ agree on one port convention:
 - A zero-width element (an unread input, an output of index -1 or of a constant-zero op) is a
   1-bit unsigned pad reported as ``(k, i, f) = (0, 1, 0)``, ``used = False``: outputs drive
   it with 0, inputs ignore it. Bus fields must be at least one bit wide for both simulators
-  and for ``verif.vectors.Field``.
+  and for ``verif.hdl.bus.Field``.
 """
 
 from __future__ import annotations

@@ -16,6 +16,16 @@ from .validate import validate
 __all__ = ['Program']
 
 
+_EVALUATOR = None  # how programs are run: da4ml_core.interp registers itself on import
+
+
+def register_evaluator(fn) -> None:
+    """Make ``fn(program, X, n_threads=...)`` what ``Program.__call__`` runs. The IR names no
+    interpreter: the interpreter depends on the IR, never the other way round."""
+    global _EVALUATOR
+    _EVALUATOR = fn
+
+
 class Program:
     """A static fixed-point computation: ``n_in`` inputs, ``n_out`` outputs, ops in SSA order.
 
@@ -37,8 +47,8 @@ class Program:
         'adder_size',
         'carry_size',
         '_validated',
-        '_plan',
         '_annotated_ok',
+        '__weakref__',
     )
 
     def __init__(
@@ -65,7 +75,6 @@ class Program:
         self.tables = tuple(tuple(int(v) for v in np.asarray(t).ravel()) for t in tables)
         self.adder_size = int(adder_size)
         self.carry_size = int(carry_size)
-        self._plan = None
         self._validated = False
         self.ops = tuple(ops)
         self._annotated_ok = False
@@ -125,6 +134,11 @@ class Program:
         fields.update(changes)
         return Program(**fields, validate=validate, annotate=annotate)
 
+    @property
+    def validated(self) -> bool:
+        """Whether a full validation (bounds included) has passed on this program."""
+        return self._validated
+
     def validate(self, bounds: bool = True) -> Program:
         """Raise :class:`ProgramError` naming the first bad op; return self when valid.
 
@@ -140,9 +154,9 @@ class Program:
         """Bit-exact outputs for float inputs ``X`` of shape (n_samples, n_in) (or one sample of
         shape (n_in,)), as float64. Inputs are quantized as the INPUT ops say (TRN, WRAP).
         ``n_threads``: None or 1 single-threaded, 0 every core, n that many (numba kernel)."""
-        from ..interp import run
-
-        return run(self, X, n_threads=n_threads)
+        if _EVALUATOR is None:
+            raise RuntimeError('no evaluator registered: import da4ml_core (it loads da4ml_core.interp)')
+        return _EVALUATOR(self, X, n_threads=n_threads)
 
     def predict(self, X, n_threads: int | None = None) -> np.ndarray:
         return self(X, n_threads=n_threads)

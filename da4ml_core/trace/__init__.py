@@ -1,7 +1,7 @@
 """Symbolic fixed-point arrays that trace numpy-style code into one DAIS Program.
 
     x = FixedArray.input((4,), k=1, i=3, f=4)
-    y = quantize(np.maximum(x @ W, 0), 1, 5, 3, 'SAT', 'RND')
+    y = quantize(np.maximum(x @ W, 0), 1, 5, 3, round_mode='RND', overflow_mode='SAT')
     prog = trace(x, y)
 
 Every op is exact: intervals are tracked exactly, quantization is bit-true for every rounding

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..fixed import modes_keyword_only
 from . import logic
 from .node import input_node
 from .quant import parse_modes, quantize_var
@@ -303,14 +304,16 @@ class FixedArray:
         raise TypeError('a traced fixed-point array has no truth value while tracing')
 
     # ------------------------------------------------------------------ fixed-point ops
-    def quantize(self, k, i, f, overflow_mode='WRAP', round_mode='TRN'):
-        return quantize(self, k, i, f, overflow_mode, round_mode)
+    def quantize(self, k, i, f, *positional, round_mode='TRN', overflow_mode='WRAP'):
+        modes_keyword_only('FixedArray.quantize', positional)
+        return quantize(self, k, i, f, overflow_mode=overflow_mode, round_mode=round_mode)
 
     def relu(self):
         return relu(self)
 
-    def lut(self, fn, k, i, f, overflow_mode='WRAP', round_mode='TRN'):
-        return lut(self, fn, k, i, f, overflow_mode, round_mode)
+    def lut(self, fn, k, i, f, *positional, round_mode='TRN', overflow_mode='WRAP'):
+        modes_keyword_only('FixedArray.lut', positional)
+        return lut(self, fn, k, i, f, overflow_mode=overflow_mode, round_mode=round_mode)
 
     def apply(self, fn):
         """fn on every element as a lookup table; its precision is set by the next quantize."""
@@ -360,9 +363,10 @@ def reshape_any(x, shape) -> FixedArray:
     return FixedArray(to_vars(x).reshape(shape))
 
 
-def quantize(x, k, i, f, overflow_mode='WRAP', round_mode='TRN') -> FixedArray:
+def quantize(x, k, i, f, *positional, round_mode='TRN', overflow_mode='WRAP') -> FixedArray:
     """Round (``round_mode``) then handle overflow (``overflow_mode``) into per-element precision
-    (k, i, f); exact for every mode, built from IR ops (see quant.py)."""
+    (k, i, f); exact for every mode, built from IR ops (see quant.py). Modes are keyword-only."""
+    modes_keyword_only('quantize', positional)
     ovf, rnd = parse_modes(overflow_mode, round_mode)
     kk, ii, ff = check_kif(k, i, f, to_vars(x).shape)
     return map_kif(lambda v, a, b, c: quantize_var(v, a, b, c, ovf, rnd), x, kk, ii, ff)
@@ -372,9 +376,10 @@ def relu(x) -> FixedArray:
     return elementwise(relu_var, x)
 
 
-def lut(x, fn, k, i, f, overflow_mode='WRAP', round_mode='TRN') -> FixedArray:
-    """``quantize(fn(x), k, i, f, overflow_mode, round_mode)`` as one lookup table per element;
-    ``fn`` takes float64 arrays (or floats) and must be finite over x's range."""
+def lut(x, fn, k, i, f, *positional, round_mode='TRN', overflow_mode='WRAP') -> FixedArray:
+    """``quantize(fn(x), k, i, f, round_mode=..., overflow_mode=...)`` as one lookup table per
+    element; ``fn`` takes float64 arrays (or floats) and must be finite over x's range."""
+    modes_keyword_only('lut', positional)
     from .tables import lookup
 
     ovf, rnd = parse_modes(overflow_mode, round_mode)

@@ -89,10 +89,10 @@ def lookup(v: FixedVar, fn, k: int, i: int, f: int, ovf: OverflowMode, rnd: Roun
     """``quantize(fn(v), k, i, f)`` as one LOOKUP op."""
     v = ready(v)
     if v.is_const:
-        raw = quantize_raw(_evaluate(fn, np.array([float(v.value)])), k, i, f, rnd.value, ovf.value)
+        raw = quantize_raw(_evaluate(fn, np.array([float(v.value)])), k, i, f, round_mode=rnd.value, overflow_mode=ovf.value)
         return FixedVar(value=Fraction(int(raw[0])) / Fraction(2) ** f)
     key = (id(fn), v.node.qint, v.shift, v.neg, k, i, f, ovf, rnd)
-    raws = _cached(key, fn, lambda: quantize_raw(_evaluate(fn, _key_values(v)), k, i, f, rnd.value, ovf.value))
+    raws = _cached(key, fn, lambda: quantize_raw(_evaluate(fn, _key_values(v)), k, i, f, round_mode=rnd.value, overflow_mode=ovf.value))
     return _table_var(v, raws, f)
 
 
@@ -107,7 +107,7 @@ def _default_table(v: FixedVar, fn) -> tuple[np.ndarray, int]:
         return raws, f
     top = float(np.max(np.abs(vals)))
     i = int(np.ceil(np.log2(top + 1.0))) + 1
-    return quantize_raw(vals, 1, i, f, 'RND', 'WRAP'), f
+    return quantize_raw(vals, 1, i, f, round_mode='RND', overflow_mode='WRAP'), f
 
 
 def materialize(v: FixedVar) -> FixedVar:

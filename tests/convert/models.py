@@ -141,7 +141,7 @@ def reference_quantize(q: Quantizer, x: np.ndarray) -> np.ndarray:
     if ovf == 'SAT_SYM':
         zero |= (k == 1) & (i + f == 0)
     k, i, f = (np.where(zero, 0, a) for a in (k, i, f))
-    y = quantize(x, k, i, f, rnd, ovf)
+    y = quantize(x, k, i, f, round_mode=rnd, overflow_mode=ovf)
     return np.where(zero, 0.0, y)
 
 

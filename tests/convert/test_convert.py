@@ -93,7 +93,7 @@ def port_kif(case) -> tuple[int, int, int]:
 
 def at_port(x: np.ndarray, kif) -> np.ndarray:
     """What a port of precision kif carries for x (truncated, wrapped), as float32 (exact)."""
-    q = quantize(x.astype(np.float64), *kif, 'TRN', 'WRAP')
+    q = quantize(x.astype(np.float64), *kif, round_mode='TRN', overflow_mode='WRAP')
     assert np.array_equal(q.astype(np.float32).astype(np.float64), q)
     return q.astype(np.float32)
 

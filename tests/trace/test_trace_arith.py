@@ -124,7 +124,7 @@ def test_constants_added_in_a_row_are_one_adder(data, seed):
     assert [op.opcode for op in prog.ops].count(Opcode.CONST_ADD) == 1
     assert_bit_exact(prog, input_matrix(k, i, f, rng), lambda v: [-(v[0] + c1) * 4 + c2, v[0]], None)
     w = FixedArray.input((1,), 1, 3, 2)
-    z = quantize(w * 3 + c1, 1, 8, 0, 'WRAP', 'RND')  # bias, then round half up: one constant adder
+    z = quantize(w * 3 + c1, 1, 8, 0, overflow_mode='WRAP', round_mode='RND')  # bias, then round half up: one constant adder
     prog = trace(w, z)
     assert [op.opcode for op in prog.ops].count(Opcode.CONST_ADD) == 1
     X = np.arange(-32, 32)[:, None] / 4.0

@@ -47,9 +47,9 @@ def test_bad_precisions_raise_value_error_naming_the_argument(kif, message):
 
 def test_bad_modes(x):
     with pytest.raises(ValueError, match="overflow_mode='TRN'"):
-        quantize(x, 1, 2, 2, 'TRN', 'WRAP')
+        quantize(x, 1, 2, 2, overflow_mode='TRN', round_mode='WRAP')
     with pytest.raises(ValueError, match="round_mode='ROUND'"):
-        quantize(x, 1, 2, 2, 'SAT', 'ROUND')
+        quantize(x, 1, 2, 2, overflow_mode='SAT', round_mode='ROUND')
 
 
 def test_inexact_or_impossible_requests(x):
@@ -76,7 +76,7 @@ def test_inexact_or_impossible_requests(x):
 def test_unknown_precision_inputs(x):
     u = FixedArray.input((2,))
     with pytest.raises(ValueError, match='SAT/RND_CONV'):
-        quantize(u, 1, 2, 2, 'SAT', 'RND_CONV')
+        quantize(u, 1, 2, 2, overflow_mode='SAT', round_mode='RND_CONV')
     with pytest.raises(ValueError, match='quantized before any other op'):
         u + 1
     with pytest.raises(ValueError, match='unquantized'):

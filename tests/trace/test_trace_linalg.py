@@ -12,7 +12,7 @@ from trace_support import assert_bit_exact, input_matrix, kif_arrays
 from da4ml_core.ir import Opcode
 from da4ml_core.trace import FixedArray, cmvm_options, trace
 from da4ml_core.trace.cmvm import run_program
-from verif import golden_ops as G
+from verif.oracle import golden_ops as G
 
 seeds = st.integers(0, 2**32 - 1)
 METHODS = pytest.mark.parametrize('method', ['csd', 'auto'])

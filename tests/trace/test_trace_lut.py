@@ -14,7 +14,7 @@ from trace_support import OVERFLOW_MODES, ROUND_MODES, assert_bit_exact, input_m
 from da4ml_core.ir import Opcode
 from da4ml_core.trace import FixedArray, lut, quantize, trace
 from da4ml_core.trace.tables import DEFAULT_EXTRA_F
-from verif import golden_ops as G
+from verif.oracle import golden_ops as G
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -32,10 +32,10 @@ def test_lut_equals_quantized_function(shape, data, fn, ovf, rnd, seed):
     k, i, f = data.draw(kif_arrays(shape, max_width=7, f_range=(0, 4)))
     ko, io, fo = data.draw(kif_arrays(shape, max_width=8, f_range=(0, 6)))
     x = FixedArray.input(shape, k, i, f)
-    prog = trace(x, [lut(x, fn, ko, io, fo, ovf, rnd), x.lut(fn, ko, io, fo, ovf, rnd)])
+    prog = trace(x, [lut(x, fn, ko, io, fo, overflow_mode=ovf, round_mode=rnd), x.lut(fn, ko, io, fo, overflow_mode=ovf, round_mode=rnd)])
     assert all(op.opcode in (Opcode.INPUT, Opcode.LOOKUP, Opcode.CONST) for op in prog.ops)
     X = input_matrix(k, i, f, np.random.default_rng(seed))
-    one = lambda v: G.lut(v.reshape(shape), fn, ko, io, fo, ovf, rnd).ravel()
+    one = lambda v: G.lut(v.reshape(shape), fn, ko, io, fo, overflow_mode=ovf, round_mode=rnd).ravel()
     assert_bit_exact(prog, X, lambda v: np.concatenate([one(v), one(v)]), None)
 
 
@@ -47,20 +47,20 @@ def test_numpy_ufunc_takes_the_next_quantizer(ufunc, data, seed):
     ko, io, fo = data.draw(kif_arrays(shape, max_width=8, f_range=(0, 6)))
     rnd = data.draw(st.sampled_from(ROUND_MODES))
     x = FixedArray.input(shape, k, i, f)
-    prog = trace(x, quantize(ufunc(x), ko, io, fo, 'SAT', rnd))
+    prog = trace(x, quantize(ufunc(x), ko, io, fo, overflow_mode='SAT', round_mode=rnd))
     assert sum(op.opcode == Opcode.LOOKUP for op in prog.ops) <= 3 and prog.n_adders == 0
     X = input_matrix(k, i, f, np.random.default_rng(seed))
-    assert_bit_exact(prog, X, lambda v: G.lut(v, ufunc, ko, io, fo, 'SAT', rnd), None)
+    assert_bit_exact(prog, X, lambda v: G.lut(v, ufunc, ko, io, fo, overflow_mode='SAT', round_mode=rnd), None)
 
 
 @given(st.data(), seeds)
 def test_chained_functions_are_one_table(data, seed):
     k, i, f = data.draw(kif_arrays((2,), max_width=6, f_range=(0, 3)))
     x = FixedArray.input((2,), k, i, f)
-    prog = trace(x, quantize(np.exp(np.tanh(x)), 0, 3, 5, 'WRAP', 'RND'))
+    prog = trace(x, quantize(np.exp(np.tanh(x)), 0, 3, 5, overflow_mode='WRAP', round_mode='RND'))
     assert sum(op.opcode == Opcode.LOOKUP for op in prog.ops) <= 2
     X = input_matrix(k, i, f, np.random.default_rng(seed))
-    assert_bit_exact(prog, X, lambda v: G.lut(v, lambda t: np.exp(np.tanh(t)), 0, 3, 5, 'WRAP', 'RND'), None)
+    assert_bit_exact(prog, X, lambda v: G.lut(v, lambda t: np.exp(np.tanh(t)), 0, 3, 5, overflow_mode='WRAP', round_mode='RND'), None)
 
 
 def test_unquantized_function_gets_a_default_precision():
@@ -77,5 +77,5 @@ def test_unquantized_function_gets_a_default_precision():
 
 def test_tables_are_shared_between_equal_keys():
     x = FixedArray.input((8,), 1, 3, 2)
-    prog = trace(x, quantize(np.tanh(x), 1, 0, 6, 'SAT', 'RND'))
+    prog = trace(x, quantize(np.tanh(x), 1, 0, 6, overflow_mode='SAT', round_mode='RND'))
     assert len(prog.tables) == 1

@@ -12,7 +12,7 @@ from trace_support import assert_bit_exact
 
 from da4ml_core.ir import Opcode, Program, QInt
 from da4ml_core.trace import FixedArray, FixedVar, cmvm_options, quantize, relu, trace
-from verif import golden_ops as G
+from verif.oracle import golden_ops as G
 
 
 def test_outputs_are_c_order_and_lists_concatenate():
@@ -38,7 +38,7 @@ def test_dead_ops_removed_identical_ops_shared_dead_inputs_kept_or_dropped():
 
 def test_programs_round_trip_through_json_and_binary():
     x = FixedArray.input((4,), 1, 3, 2)
-    y = quantize(np.tanh(x), 1, 0, 5, 'SAT', 'RND') + np.maximum(x, x[::-1]) * 3
+    y = quantize(np.tanh(x), 1, 0, 5, overflow_mode='SAT', round_mode='RND') + np.maximum(x, x[::-1]) * 3
     prog = trace(x, y)
     X = np.linspace(-8, 7.75, 64).reshape(16, 4)
     assert np.array_equal(Program.from_json(prog.to_json())(X), prog(X))
@@ -65,24 +65,24 @@ def test_mixed_network_end_to_end(seed):
     W2 = rng.integers(-8, 8, (2, 3, 2)) / 8
     x = FixedArray.input((2, 4))
     with cmvm_options(method='auto'):
-        h = quantize(x, 1, 3, 3, 'WRAP', 'TRN')
+        h = quantize(x, 1, 3, 3, overflow_mode='WRAP', round_mode='TRN')
         h = relu(h)
         t = h[:, 1:].T  # (3, 2)
         r = np.repeat(t, 2, axis=1)  # (3, 4)
         s = r * 3 + 4
         m = np.max(np.stack([s, r * -2, s[::-1]]), axis=0)  # (3, 4)
-        p = quantize(m @ W1, 1, 4, 2, 'SAT', 'RND_CONV')  # (3, 3)
+        p = quantize(m @ W1, 1, 4, 2, overflow_mode='SAT', round_mode='RND_CONV')  # (3, 3)
         out = np.einsum('ij,kjl->ikl', p, W2)  # (3, 2, 2)
     prog = trace(x, out)
     X = rng.normal(0, 4, (32, 8))
     X[:8] = np.round(X[:8] * 8) / 8  # values on the input grid as well
 
     def golden(v):
-        hh = G.relu(G.quantize(v.reshape(2, 4), 1, 3, 3, 'WRAP', 'TRN'))
+        hh = G.relu(G.quantize(v.reshape(2, 4), 1, 3, 3, overflow_mode='WRAP', round_mode='TRN'))
         rr = np.repeat(hh[:, 1:].T, 2, axis=1)
         ss = rr * 3 + 4
         mm = G.reduce_max(np.stack([ss, rr * -2, ss[::-1]]), 0)
-        pp = G.quantize(G.matmul(mm, W1), 1, 4, 2, 'SAT', 'RND_CONV')
+        pp = G.quantize(G.matmul(mm, W1), 1, 4, 2, overflow_mode='SAT', round_mode='RND_CONV')
         return G.einsum('ij,kjl->ikl', pp, W2).ravel()
 
     assert_bit_exact(prog, X, golden, None)

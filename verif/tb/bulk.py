@@ -1,7 +1,7 @@
-"""Bulk cocotb testbench: only runs the clock of a ``bulk_tb`` wrapper until it says done.
+"""Bulk cocotb testbench: only runs the clock of a ``replay_tb`` wrapper until it says done.
 
-The stimulus, the comparison and the output file all live outside Python's per-cycle loop
-(see ``verif.wrappers.bulk_wrapper``); that is what makes 1e5+ vectors affordable.
+The stimulus and the output files live outside Python's per-cycle loop (see
+``verif.hdl.replay_wrapper``); that is what makes 1e5+ vectors affordable.
 """
 
 from __future__ import annotations

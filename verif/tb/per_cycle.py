@@ -1,6 +1,6 @@
-"""Per-cycle cocotb testbench: a driver, a monitor and a scoreboard around a flat-bus DUT.
+"""Per-cycle cocotb testbench: a driver, a monitor and a checker around a flat-bus DUT.
 
-The pytest side writes stimulus and expected words with ``verif.vectors.save_vectors`` and
+``verif.sim.per_cycle`` writes stimulus and expected words with ``verif.hdl.files.save_vectors`` and
 names the file in ``DA4ML_TB_VECTORS``; the observed words are written back (hex, one per
 line) to ``DA4ML_TB_OBSERVED`` if set, so callers can inspect them. A combinational DUT
 without ``clk`` gets one vector per 1 ns step; a clocked one gets one per clock, with its
@@ -16,7 +16,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge, Timer
 from cocotb.types import Logic
 
-from verif.vectors import Bus, load_vectors, write_hex
+from verif.hdl.bus import Bus
+from verif.hdl.files import load_vectors, write_hex
 
 MAX_REPORTED = 8
 
@@ -46,7 +47,7 @@ class Monitor:
             self.observed.append(int(value) if isinstance(value, Logic) else value.to_unsigned())
 
 
-class Scoreboard:
+class Checker:
     """Compares observed against expected words and explains the first few differences."""
 
     def __init__(self, in_bus: Bus, out_bus: Bus):
@@ -93,7 +94,7 @@ async def check_vectors(dut):
             monitor.sample()
     if os.environ.get('DA4ML_TB_OBSERVED'):
         write_hex(os.environ['DA4ML_TB_OBSERVED'], monitor.observed, vf.out_bus.hex_digits)
-    board = Scoreboard(vf.in_bus, vf.out_bus)
+    board = Checker(vf.in_bus, vf.out_bus)
     board.compare(vf.inputs, vf.expected, monitor.observed)
     dut._log.info('checked %d vectors, %d mismatches', n, len(board.mismatches))
     assert len(monitor.observed) == n, f'monitor saw {len(monitor.observed)} outputs for {n} vectors'

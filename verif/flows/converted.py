@@ -1,0 +1,182 @@
+"""Checks of a converted model's directory (``da4ml-core convert``): Keras is the oracle.
+
+A converted design carries what its model said, not a spec to recompute it from:
+``program.json`` (the compiled program) and ``reference.npz`` (bus inputs and the output
+integers ``model.predict`` gave for them). :func:`check` therefore verifies, without Keras:
+
+1. the stored vectors against the stored Keras outputs: the interpreter (all of them), the
+   exact reference (the first ``N_REFERENCE``), each simulator in bulk (all of them) and through
+   the per-cycle cocotb testbench (the first ``per_cycle``);
+2. ``n_fresh`` fresh seeded vectors (the stimulus generator's extremes, corner mixes and uniform
+   bus words) against the program: expected from the interpreter, which must agree with the
+   exact reference on the first ``N_REFERENCE``; each simulator in bulk.
+
+(1) proves the Verilog equals the model on the vectors the model was asked about; (2) widens
+the net for emitter bugs to inputs the model was never run on. ``da4ml-core verify`` is (1)
+without the per-cycle path; the release gate is all of it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import sim
+from ..hdl.design import buses, emitted_design, load_metadata
+from ..hdl.stimulus import stimulus
+from . import judge
+from .model_dir import (N_CORNER_MIXES, PROGRAM, REFERENCE, REPORT, ModelDirError, design_summary, load_reference,
+                        read_report, write_report)
+from .ports import bus_to_floats
+from .program_oracle import expected_interp, expected_reference
+
+__all__ = ['N_REFERENCE', 'Checks', 'check', 'is_converted', 'verify_dir']
+
+N_REFERENCE = 256  # vectors evaluated by the (slow, exact) reference, per vector set
+
+
+@dataclass
+class Checks:
+    """Run records for reports, and the reasons to refuse (empty: all passed)."""
+
+    runs: list[dict] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+
+    def record(self, simulator: str, version: str, path: str, oracle: str, n: int, seed: int, found, report: str = '',
+               **costs) -> None:
+        """One run; ``found`` is the judge's verdict (None: the run could not happen, ``report`` says why)."""
+        mismatches = found.count if found is not None else 0
+        passed = found is not None and not mismatches and not report
+        self.runs.append({'simulator': simulator, 'version': version, 'path': path, 'oracle': oracle,
+                          'vectors': int(n), 'seed': seed, 'mismatches': mismatches, 'passed': passed, **costs})
+        if not passed:
+            self.reasons.append(report or f'{simulator} ({path}, {oracle} vectors): {mismatches} of {n} differ')
+
+
+def is_converted(design_dir: Path) -> bool:
+    return (Path(design_dir) / PROGRAM).is_file() and (Path(design_dir) / REFERENCE).is_file()
+
+
+def _sim_costs(run: sim.Replay) -> dict:
+    return {'build_seconds': round(run.build_seconds, 3), 'rebuilt': bool(run.rebuilt),
+            'run_seconds': round(run.run_seconds, 3), 'vectors_per_second': round(run.vectors_per_second())}
+
+
+def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: int, simulators,
+          workdir: Path | None = None, on_step=None, raise_errors: bool = False) -> Checks:
+    """Every check of the module docstring; a failing design is recorded, never raised.
+
+    ``on_step(what, fn)`` runs each step (progress display); ``raise_errors`` lets a simulator
+    that cannot build or run raise (``verify``) instead of being a recorded refusal (the gate)."""
+    from da4ml_core.ir import Program
+
+    design_dir = Path(design_dir)
+    workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix='verify-'))
+    step = on_step or (lambda what, fn: fn())
+    out = Checks()
+    prog = Program.from_json((design_dir / PROGRAM).read_text())
+    if (prog.n_in, prog.n_out) != (meta['n_in'], meta['n_out']):
+        out.reasons.append(f'{PROGRAM} has {prog.n_in} inputs / {prog.n_out} outputs, metadata says '
+                           f'{meta["n_in"]} / {meta["n_out"]}')
+        return out
+    ref = load_reference(design_dir)
+    rows_k, keras = np.asarray(ref['inputs'], dtype=np.int64), np.asarray(ref['expected'], dtype=np.int64)
+    in_bus, out_bus = buses(meta)
+    if rows_k.ndim != 2 or rows_k.shape[1] != len(in_bus.fields) or keras.shape != (len(rows_k), len(out_bus.fields)):
+        out.reasons.append(f'{REFERENCE} holds inputs {rows_k.shape} and outputs {keras.shape}; the design has '
+                           f'{len(in_bus.fields)} input and {len(out_bus.fields)} output fields')
+        return out
+    rows_f = stimulus(in_bus.fields, n_fresh, seed, n_mixes=N_CORNER_MIXES) if n_fresh else rows_k[:0]
+    X_k, X_f = bus_to_floats(meta, rows_k), bus_to_floats(meta, rows_f)
+
+    def judged(title, rows, got, unknown, want, oracle, first=0):
+        found = judge.compare(got, unknown, want)
+        text = judge.report(title, meta, rows, got, unknown, want, found, oracle=oracle, first=first) \
+            if found.count else ''
+        return found, text
+
+    def program_checks():
+        """The program against Keras, and the interpreter against the exact reference."""
+        none = np.zeros(len(rows_k), bool)
+        interp_k = expected_interp(prog, meta, X_k)
+        found, text = judged(f'{PROGRAM} (interpreter)', rows_k, interp_k, none, keras, 'Keras')
+        out.record('interpreter', '', 'model', 'keras', len(rows_k), seed, found, text)
+        n_ref = min(N_REFERENCE, len(rows_k))
+        ref_k = expected_reference(prog, meta, X_k[:n_ref])
+        found, text = judged(f'{PROGRAM} (exact reference)', rows_k[:n_ref], ref_k, none[:n_ref], keras[:n_ref], 'Keras')
+        out.record('fraction-reference', '', 'model', 'keras', n_ref, seed, found, text)
+        if not len(rows_f):
+            return None
+        interp_f = expected_interp(prog, meta, X_f)
+        n_ref = min(N_REFERENCE, len(rows_f))
+        ref_f = expected_reference(prog, meta, X_f[:n_ref])
+        found, text = judged('exact reference (fresh vectors)', rows_f[:n_ref], ref_f, np.zeros(n_ref, bool),
+                             interp_f[:n_ref], 'the interpreter')
+        out.record('fraction-reference', '', 'program', 'interpreter', n_ref, seed, found, text)
+        return interp_f
+
+    expected_f = step('interpreter + reference', program_checks)
+    design = emitted_design(design_dir, meta)
+    rows = np.concatenate([rows_k, rows_f])
+    for s in simulators:
+        try:
+            run = step(f'simulate ({s})', lambda s=s: sim.replay([design], [rows], s, workdir / s))
+        except sim.SimError as exc:
+            if raise_errors:
+                raise
+            out.record(s, '?', 'bulk', 'keras', len(rows_k), seed, None, f'{s}: simulation failed: {exc}')
+            continue
+        got, unknown = run.outputs[0], run.unknown[0]
+        sets = [('keras', 0, keras)] + ([('program', len(rows_k), expected_f)] if len(rows_f) else [])
+        for oracle, lo, want in sets:
+            sl = slice(lo, lo + len(want))
+            title = f'{meta["top"]} on {s} {run.version} (bulk, {oracle} vectors)'
+            found, text = judged(title, rows[sl], got[sl], unknown[sl], want, 'Keras' if oracle == 'keras' else
+                                 'the interpreter')
+            if found.count:
+                text += '\n' + judge.waveform(design, rows[sl], int(found.vectors[0]), s, workdir / f'wave-{s}')
+            out.record(s, run.version, 'bulk', oracle, len(want), seed, found, text, **_sim_costs(run))
+        if per_cycle:
+            n = min(per_cycle, len(rows_k))
+            try:
+                pc = sim.per_cycle(design, rows_k[:n], keras[:n], s, seed=seed)
+            except sim.SimError as exc:
+                if raise_errors:
+                    raise
+                out.record(s, '?', 'per-cycle', 'keras', n, seed, None, f'{s}: per-cycle run failed: {exc}')
+                continue
+            found, text = judged(f'{meta["top"]} on {s} {pc.version} (per-cycle)', rows_k[:n], pc.outputs[0],
+                                 pc.unknown[0], keras[:n], 'Keras')
+            out.record(s, pc.version, 'per-cycle', 'keras', n, seed, found, text)
+    out.summary = {'keras_vectors': len(rows_k), 'fresh_vectors': len(rows_f),
+                   'fresh_generator': 'verif.hdl.stimulus (field extremes, corner mixes, then uniform bus words)',
+                   'reference_vectors': N_REFERENCE}
+    return out
+
+
+def verify_dir(outdir: Path, simulators, on_step=None) -> dict:
+    """Replay the stored vectors of ``outdir`` through interpreter, reference and simulators;
+    update and return its report (``verification`` section, ``mismatches`` total).
+
+    ``on_step(what, fn)`` runs each step (a progress display); by default it just calls ``fn``."""
+    outdir = Path(outdir)
+    meta = load_metadata(outdir)
+    report = read_report(outdir) if (outdir / REPORT).is_file() else {}
+    step = on_step or (lambda what, fn: fn())
+    found = check(outdir, meta, n_fresh=0, per_cycle=0, seed=1, simulators=simulators, on_step=step,
+                  raise_errors=True)
+    if not found.runs:  # the files do not fit together: nothing could be checked
+        raise ModelDirError('; '.join(found.reasons))
+    runs = {(r['simulator'], r['path']): r for r in found.runs}
+    checks = {'interpreter': runs[('interpreter', 'model')], 'reference': runs[('fraction-reference', 'model')]}
+    sims = {s: runs[(s, 'bulk')] for s in simulators if (s, 'bulk') in runs}
+    report.update(design_summary(meta))
+    report['verification'] = {'vectors': found.summary['keras_vectors'], **checks, 'simulators': sims}
+    report['mismatches'] = int(sum(r['mismatches'] for r in found.runs))
+    report['verified'] = sorted(sims)
+    write_report(outdir, report)
+    return report

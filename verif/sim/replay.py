@@ -1,0 +1,149 @@
+"""The two ways to drive a design: :func:`replay` (bulk, in Verilog) and :func:`per_cycle` (cocotb).
+
+Why two: the per-cycle cocotb testbench (driver / monitor / checker in Python) explains a
+failure vector by vector and follows a clocked pipeline cycle by cycle, but runs a few 1e4
+vectors/s at best; :func:`replay` feeds ``$readmemh`` files through the replay wrapper
+(``verif.hdl.replay_wrapper``) at 1e5 (Icarus) to 4e5 (Verilator) vectors/s, for one design or
+many at once. Both return the integers the design produced; deciding pass / fail is the judge's
+job (``verif.flows.judge``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..hdl.design import Design
+from ..hdl.files import read_bus, save_vectors, write_hex
+from ..hdl.replay_wrapper import REPLAY_TOP, replay_depth, replay_sources, wrapper_text
+from .build import SimulationFailed, build, new_run_dir, run
+from .toolchain import VERILATOR_FAST_BUILD, VERILATOR_FAST_RUN, VERILATOR_PER_CYCLE_ARGS, VERILATOR_REPLAY_ARGS
+
+__all__ = ['BULK_TB', 'PER_CYCLE_TB', 'Replay', 'as_rows', 'per_cycle', 'replay']
+
+BULK_TB = 'verif.tb.bulk'
+PER_CYCLE_TB = 'verif.tb.per_cycle'
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What one simulation produced: per design its output rows and x/z flags, and the costs."""
+
+    simulator: str
+    version: str
+    path: str  # 'bulk' or 'per-cycle'
+    outputs: list[np.ndarray]  # per design (n_vectors, n_out_fields) integers (x/z read as 0)
+    unknown: list[np.ndarray]  # per design (n_vectors,) bool: the word had x / z bits
+    build_seconds: float
+    rebuilt: bool
+    run_seconds: float
+    run_dir: Path | None  # kept only when asked to (waveforms)
+
+    @property
+    def n_vectors(self) -> int:
+        return sum(len(o) for o in self.outputs)
+
+    def vectors_per_second(self) -> float:
+        return self.n_vectors / max(self.run_seconds, 1e-9)
+
+
+def as_rows(values, n_fields: int, what: str) -> np.ndarray:
+    """``values`` as a 2-D (n, n_fields) array, or a ValueError naming ``what``."""
+    arr = np.asarray(values)
+    if arr.ndim == 1 and n_fields == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2 or arr.shape[1] != n_fields:
+        raise ValueError(f'{what}: expected shape (n, {n_fields}), got {arr.shape}')
+    return arr
+
+
+def _read_outputs(path: Path, design: Design, n: int, simulator: str, log: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` output rows a run wrote, or SimulationFailed saying what is missing."""
+    if not path.is_file():
+        raise SimulationFailed(f'{simulator}: {design.name} wrote no output file {path.name}', log)
+    try:
+        return read_bus(path, design.out_bus, n)
+    except ValueError as exc:
+        raise SimulationFailed(f'{simulator}: {design.name}: {exc}', log) from None
+
+
+def replay(designs: Sequence[Design], rows: Sequence, simulator: str, workdir: Path | str, *,
+           waves: bool = False, first: int = 0, keep: bool = False, seed: int = 1, optimize: bool = False,
+           cache_root: Path | str | None = None) -> Replay:
+    """Simulate every design on its input bus rows in one run; return their output rows.
+
+    ``waves``: record a waveform (Icarus ``waves.fst`` via the cocotb runner, Verilator
+    ``dump.vcd``) and keep the run directory; ``first`` is the index of rows[...][0] in the
+    caller's numbering (shown as ``vector_in`` in the waveform); ``optimize`` compiles
+    Verilator's C++ with -O2 instead of -O0 (build ~10x slower, run ~4x faster)."""
+    designs = list(designs)
+    if not designs or len(designs) != len(rows):
+        raise ValueError(f'{len(designs)} designs but {len(rows)} row sets')
+    rows = [as_rows(r, len(d.in_bus.fields), f'inputs of {d.name}') for d, r in zip(designs, rows)]
+    if any(len(r) < 1 for r in rows):
+        raise ValueError('replay needs at least one vector per design')
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    top = workdir / f'{REPLAY_TOP}.v'
+    top.write_text(wrapper_text(designs, replay_depth(max(len(r) for r in rows))))
+    args = ()
+    if simulator == 'verilator':
+        args = (*VERILATOR_REPLAY_ARGS, *(VERILATOR_FAST_RUN if optimize else VERILATOR_FAST_BUILD))
+    built = build([*replay_sources(designs), top], REPLAY_TOP, simulator, build_args=args, cache_root=cache_root,
+                  waves=waves)
+    run_dir = new_run_dir(built)
+    plusargs = [f'+first={first}']
+    for d, (des, r) in enumerate(zip(designs, rows)):
+        write_hex(run_dir / f'stim_{d}.hex', des.in_bus.pack(r), des.in_bus.hex_digits)
+        plusargs.append(f'+n{d}={len(r)}')
+    if waves and simulator == 'icarus':
+        plusargs.append(f'+dumpfile_path={run_dir / "waves.fst"}')
+    cycles = max(len(r) + des.latency for des, r in zip(designs, rows)) + 2
+    t0 = time.perf_counter()
+    result = run(built, BULK_TB, extra_env={'DA4ML_TB_CYCLES': str(cycles)}, plusargs=plusargs, seed=seed,
+                 run_dir=run_dir, check=True)
+    outs, unknown = [], []
+    for d, (des, r) in enumerate(zip(designs, rows)):
+        o, u = _read_outputs(run_dir / f'out_{d}.hex', des, len(r), simulator, result.log)
+        outs.append(o)
+        unknown.append(u)
+    seconds = time.perf_counter() - t0
+    kept = waves or keep
+    if not kept:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return Replay(built.simulator.name, built.simulator.version, 'bulk', outs, unknown, built.seconds, built.rebuilt,
+                  seconds, run_dir if kept else None)
+
+
+def per_cycle(design: Design, inputs, expected, simulator: str, *, cache_root: Path | str | None = None,
+              seed: int = 1, check: bool = False, build_args: tuple[str, ...] | None = None) -> Replay:
+    """Drive ``inputs`` (n, n_in_fields) one per cycle through the cocotb testbench, whose
+    checker compares ``expected`` (n, n_out_fields) as it goes; return what the monitor saw.
+
+    With ``check`` a mismatch raises :class:`~verif.sim.build.SimulationFailed` whose message
+    lists the first mismatching vectors (the cocotb test fails); otherwise only the outputs are
+    returned for the judge. ``build_args`` default to lean VPI visibility on Verilator.
+    """
+    if build_args is None:
+        build_args = (*VERILATOR_PER_CYCLE_ARGS, *VERILATOR_FAST_BUILD) if simulator == 'verilator' else ()
+    x = as_rows(inputs, len(design.in_bus.fields), 'inputs')
+    y = as_rows(expected, len(design.out_bus.fields), 'expected')
+    if len(x) != len(y):
+        raise ValueError(f'{len(x)} input rows but {len(y)} expected rows')
+    built = build(design.sources, design.name, simulator, cache_root=cache_root, build_args=tuple(build_args))
+    run_dir = new_run_dir(built)
+    vectors, observed = run_dir / 'vectors.json', run_dir / 'observed.hex'
+    save_vectors(vectors, design.in_bus.pack(x), design.out_bus.pack(y), design.in_bus, design.out_bus,
+                 design.latency, design.clocked)
+    env = {'DA4ML_TB_VECTORS': str(vectors), 'DA4ML_TB_OBSERVED': str(observed)}
+    result = run(built, PER_CYCLE_TB, extra_env=env, seed=seed, run_dir=run_dir, check=check)
+    outputs, unknown = _read_outputs(observed, design, len(x), simulator, result.log)
+    if result.passed:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return Replay(built.simulator.name, built.simulator.version, 'per-cycle', [outputs], [unknown], built.seconds,
+                  built.rebuilt, result.seconds, None if result.passed else run_dir)
