@@ -4,12 +4,12 @@ A converted design carries what its model said, not a spec to recompute it from:
 ``program.json`` (the compiled program) and ``reference.npz`` (bus inputs and the output
 integers ``model.predict`` gave for them). :func:`check` therefore verifies, without Keras:
 
-1. the stored vectors against the stored Keras outputs: the interpreter (all of them), the
-   exact reference (the first ``N_REFERENCE``), each simulator in bulk (all of them) and through
-   the per-cycle cocotb testbench (the first ``per_cycle``);
+1. the stored vectors against the stored Keras outputs: the interpreter and the exact
+   reference (all of them), each simulator in bulk (all of them) and through the per-cycle
+   cocotb testbench (the first ``per_cycle``);
 2. ``n_fresh`` fresh seeded vectors (the stimulus generator's extremes, corner mixes and uniform
    bus words) against the program: expected from the interpreter, which must agree with the
-   exact reference on the first ``N_REFERENCE``; each simulator in bulk.
+   exact reference on every one of them; each simulator in bulk.
 
 (1) proves the Verilog equals the model on the vectors the model was asked about; (2) widens
 the net for emitter bugs to inputs the model was never run on. ``da4ml-core verify`` is (1)
@@ -33,10 +33,7 @@ from .model_dir import (N_CORNER_MIXES, PROGRAM, REFERENCE, REPORT, ModelDirErro
 from .ports import bus_to_floats
 from .program_oracle import expected_interp, expected_reference
 
-__all__ = ['N_REFERENCE', 'Checks', 'check', 'is_converted', 'verify_dir']
-
-N_REFERENCE = 256  # vectors evaluated by the (slow, exact) reference, per vector set
-
+__all__ = ['Checks', 'check', 'is_converted', 'verify_dir']
 
 @dataclass
 class Checks:
@@ -105,18 +102,16 @@ def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: i
         interp_k = expected_interp(prog, meta, X_k)
         found, text = judged(f'{PROGRAM} (interpreter)', rows_k, interp_k, none, keras, 'Keras')
         out.record('interpreter', '', 'model', 'keras', len(rows_k), seed, found, text)
-        n_ref = min(N_REFERENCE, len(rows_k))
-        ref_k = expected_reference(prog, meta, X_k[:n_ref])
-        found, text = judged(f'{PROGRAM} (exact reference)', rows_k[:n_ref], ref_k, none[:n_ref], keras[:n_ref], 'Keras')
-        out.record('fraction-reference', '', 'model', 'keras', n_ref, seed, found, text)
+        ref_k = expected_reference(prog, meta, X_k)
+        found, text = judged(f'{PROGRAM} (exact reference)', rows_k, ref_k, none, keras, 'Keras')
+        out.record('reference', '', 'model', 'keras', len(rows_k), seed, found, text)
         if not len(rows_f):
             return None
         interp_f = expected_interp(prog, meta, X_f)
-        n_ref = min(N_REFERENCE, len(rows_f))
-        ref_f = expected_reference(prog, meta, X_f[:n_ref])
-        found, text = judged('exact reference (fresh vectors)', rows_f[:n_ref], ref_f, np.zeros(n_ref, bool),
-                             interp_f[:n_ref], 'the interpreter')
-        out.record('fraction-reference', '', 'program', 'interpreter', n_ref, seed, found, text)
+        ref_f = expected_reference(prog, meta, X_f)
+        found, text = judged('exact reference (fresh vectors)', rows_f, ref_f, np.zeros(len(rows_f), bool), interp_f,
+                             'the interpreter')
+        out.record('reference', '', 'program', 'interpreter', len(rows_f), seed, found, text)
         return interp_f
 
     expected_f = step('interpreter + reference', program_checks)
@@ -154,7 +149,7 @@ def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: i
             out.record(s, pc.version, 'per-cycle', 'keras', n, seed, found, text)
     out.summary = {'keras_vectors': len(rows_k), 'fresh_vectors': len(rows_f),
                    'fresh_generator': 'verif.hdl.stimulus (field extremes, corner mixes, then uniform bus words)',
-                   'reference_vectors': N_REFERENCE}
+                   'reference_vectors': 'all'}
     return out
 
 
@@ -172,7 +167,7 @@ def verify_dir(outdir: Path, simulators, on_step=None) -> dict:
     if not found.runs:  # the files do not fit together: nothing could be checked
         raise ModelDirError('; '.join(found.reasons))
     runs = {(r['simulator'], r['path']): r for r in found.runs}
-    checks = {'interpreter': runs[('interpreter', 'model')], 'reference': runs[('fraction-reference', 'model')]}
+    checks = {'interpreter': runs[('interpreter', 'model')], 'reference': runs[('reference', 'model')]}
     sims = {s: runs[(s, 'bulk')] for s in simulators if (s, 'bulk') in runs}
     report.update(design_summary(meta))
     report['verification'] = {'vectors': found.summary['keras_vectors'], **checks, 'simulators': sims}

@@ -14,7 +14,7 @@ import numpy as np
 
 from da4ml_core.ir.ops import Opcode
 
-__all__ = ['evaluate', 'evaluate_sample', 'evaluate_all', 'truncate_wrap', 'msb']
+__all__ = ['evaluate', 'evaluate_all', 'evaluate_raw', 'evaluate_sample', 'msb', 'truncate_wrap']
 
 TWO = Fraction(2)
 
@@ -120,3 +120,178 @@ def evaluate(prog, X) -> np.ndarray:
     """Exact outputs for every row of ``X``: an object array of Fractions (n_samples, n_out)."""
     X = np.asarray(X, dtype=np.float64)
     return np.array([evaluate_sample(prog, row) for row in X], dtype=object).reshape(X.shape[0], prog.n_out)
+
+
+# ------------------------------------------------------------------------------------------------
+# the same meanings on raw integers, for every vector of a batch at once
+# ------------------------------------------------------------------------------------------------
+
+SAFE_BITS = 62  # int64 holds every raw value of magnitude below 2**62 with room for one add
+
+
+class _Col:
+    """One op's raw integers for every vector: ``value = raw * 2**-f``. ``raw`` is an int64
+    array when ``bound`` (a bound on |raw|) proves it safe, else an object array of Python ints."""
+
+    __slots__ = ('raw', 'f', 'bound')
+
+    def __init__(self, raw, f: int, bound: int):
+        self.raw, self.f, self.bound = raw, f, bound
+
+
+def _as(raw, bound: int):
+    """``raw`` as int64 if every |value| <= bound < 2**SAFE_BITS, else as Python ints."""
+    if bound < 1 << SAFE_BITS:
+        return raw.astype(np.int64) if raw.dtype != np.int64 else raw
+    return raw if raw.dtype == object else raw.astype(object)
+
+
+def _on_grid(c: _Col, f: int, extra_bound: int = 0) -> tuple[np.ndarray, int]:
+    """c's raw integers moved onto the finer-or-equal grid f (exact), and their bound."""
+    d = f - c.f
+    assert d >= 0, 'only moves onto a finer grid'
+    bound = c.bound << d
+    raw = _as(c.raw, max(bound, extra_bound))
+    return raw << d if d else raw, bound
+
+
+def _floor_to(raw, f_from: int, f_to: int, bound: int):
+    """floor(raw * 2**(f_to - f_from)) and its bound (arithmetic shifts floor)."""
+    d = f_to - f_from
+    if d >= 0:
+        return _as(raw, bound << d) << d, bound << d
+    return raw >> -d, bound >> -d
+
+
+def _wrap(raw, k: int, width: int):
+    """Two's complement wrap of raw integers into ``width`` bits (signed when k)."""
+    if width <= 0:
+        return np.zeros(raw.shape, dtype=np.int64)
+    u = raw & ((1 << width) - 1)
+    if k:
+        u = np.where(u >= 1 << (width - 1), u - (1 << width), u)
+    return _as(u, 1 << width)
+
+
+def _bound(q) -> int:
+    return max(abs(q[0]), abs(q[1]))
+
+
+def _trunc_wrap_col(raw, f_from: int, bound: int, q) -> _Col:
+    k, i, f = _kif(q)
+    floored, _ = _floor_to(raw, f_from, f, bound)
+    return _Col(_wrap(floored, k, k + i + f), f, 1 << max(k + i + f, 0))
+
+
+def _exact_to(raw, f_from: int, q, what: str) -> _Col:
+    """An exact value (raw on grid f_from) on the op's own grid q.f; it must lie on it."""
+    d = q[2] - f_from
+    if d >= 0:
+        return _Col(_as(raw, _bound(q)) << d if d else _as(raw, _bound(q)), q[2], _bound(q))
+    if np.any(raw & ((1 << -d) - 1)):
+        raise ValueError(f'{what}: a value is off its declared grid 2**-{q[2]}')
+    return _Col(_as(raw >> -d, _bound(q)), q[2], _bound(q))
+
+
+def _inputs_raw(x: np.ndarray, f: int) -> np.ndarray:
+    """floor(x * 2**f) exactly for float64 x: ldexp and floor are exact on binary floats while
+    the result stays below 2**62; beyond that, exact rational arithmetic on the float's value."""
+    with np.errstate(over='ignore', invalid='ignore'):
+        scaled = np.floor(np.ldexp(x, f))
+    safe = np.abs(scaled) < 2.0**SAFE_BITS
+    if safe.all():
+        return scaled.astype(np.int64)
+    out = np.where(safe, scaled, 0).astype(np.int64).astype(object)
+    for j in np.flatnonzero(~safe).tolist():
+        v = Fraction(float(x[j])) * TWO**f
+        out[j] = v.numerator // v.denominator
+    return out
+
+
+def evaluate_raw(prog, X) -> tuple[np.ndarray, list[int]]:
+    """Exact outputs of every row of ``X`` as raw integers: output j of vector n is
+    ``raw[n, j] * 2**-f[j]``. Returns (raw (n, n_out) int64 or object, f per output).
+
+    The meaning of each opcode is the one :func:`evaluate_sample` applies to Fractions, written
+    again on raw integers with explicit shifts: int64 where the declared intervals prove it safe,
+    Python ints elsewhere. Nothing is shared with the compiler's interpreter."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != prog.n_in:
+        raise ValueError(f'X must have shape (n, {prog.n_in}), got {X.shape}')
+    n = X.shape[0]
+    cols: list[_Col] = []
+    for op in prog.ops:
+        code, q = op.opcode, tuple(op.qint)
+        k, i, f = _kif(q)
+        if code == Opcode.INPUT:
+            s = prog.inp_shifts[op.id0]
+            raw = _inputs_raw(X[:, op.id0], s + f)
+            col = _Col(_wrap(raw, k, k + i + f), f, 1 << max(k + i + f, 0))
+        elif code in (Opcode.ADD, Opcode.SUB):
+            a, b = cols[op.id0], cols[op.id1]
+            fine = max(a.f, b.f - op.data, q[2])
+            bound = (a.bound << (fine - a.f)) + (b.bound << (fine - b.f + op.data))
+            ra, _ = _on_grid(a, fine, bound)
+            rb, _ = _on_grid(_Col(b.raw, b.f - op.data, b.bound), fine, bound)
+            col = _exact_to(ra + rb if code == Opcode.ADD else ra - rb, fine, q, f'op {len(cols)}')
+        elif code in (Opcode.RELU, Opcode.RELU_NEG, Opcode.QUANTIZE, Opcode.QUANTIZE_NEG):
+            a = cols[op.id0]
+            raw = -a.raw if code in (Opcode.RELU_NEG, Opcode.QUANTIZE_NEG) else a.raw
+            if code in (Opcode.RELU, Opcode.RELU_NEG):
+                raw = np.maximum(raw, 0)
+            col = _trunc_wrap_col(raw, a.f, a.bound, q)
+        elif code == Opcode.CONST_ADD:
+            a = cols[op.id0]
+            fine = max(a.f, q[2])
+            bound = (a.bound << (fine - a.f)) + (abs(op.data) << (fine - q[2]))
+            ra, _ = _on_grid(a, fine, bound)
+            col = _exact_to(ra + (op.data << (fine - q[2])), fine, q, f'op {len(cols)}')
+        elif code == Opcode.CONST:
+            col = _Col(_as(np.full(n, op.data, dtype=object), abs(op.data)), q[2], abs(op.data))
+        elif code in (Opcode.MUX, Opcode.MUX_NEG):
+            a, b = cols[op.id0], cols[op.id1]
+            key = op.data & 0xFFFFFFFF
+            shift = op.data >> 32
+            kq = tuple(prog.ops[key].qint)
+            kk, ki, kf = _kif(kq)
+            kc = cols[key]
+            if kk + ki + kf <= 0:
+                sel = np.zeros(n, dtype=bool)
+            elif kk:
+                sel = kc.raw < 0
+            else:  # v >= 2**(i-1) on the key's own grid
+                sel = _floor_to(kc.raw, kc.f, kf, kc.bound)[0] >= 1 << (ki + kf - 1)
+            fine = max(a.f, b.f - shift, f)
+            bound = max(a.bound << (fine - a.f), b.bound << (fine - b.f + shift))
+            ra, _ = _on_grid(a, fine, bound)
+            rb, _ = _on_grid(_Col(b.raw, b.f - shift, b.bound), fine, bound)
+            other = -rb if code == Opcode.MUX_NEG else rb
+            col = _trunc_wrap_col(np.where(sel, ra, other), fine, bound, q)
+        elif code == Opcode.MUL:
+            a, b = cols[op.id0], cols[op.id1]
+            bound = a.bound * b.bound
+            col = _exact_to(_as(a.raw, bound) * _as(b.raw, bound), a.f + b.f, q, f'op {len(cols)}')
+        elif code == Opcode.LOOKUP:
+            table = prog.tables[op.data & 0xFFFFFFFF]
+            base = op.data >> 32
+            a = cols[op.id0]
+            idx = np.asarray(a.raw - base, dtype=np.int64)
+            if idx.size and (idx.min() < 0 or idx.max() >= len(table)):
+                raise ValueError(f'op {len(cols)}: a key is outside its table')
+            tbound = max((abs(v) for v in table), default=0)
+            col = _Col(_as(np.array(table, dtype=object)[idx], tbound), q[2], tbound)
+        else:
+            raise ValueError(f'opcode {int(code)} has no reference meaning')
+        cols.append(col)
+    outs, fs = [], []
+    for idx, s, neg in zip(prog.out_idxs, prog.out_shifts, prog.out_negs):
+        if idx < 0:
+            outs.append(np.zeros(n, dtype=np.int64))
+            fs.append(0)
+            continue
+        c = cols[idx]
+        outs.append(-c.raw if neg else c.raw)
+        fs.append(c.f - s)  # value = raw * 2**-f * 2**s
+    wide = any(o.dtype == object for o in outs)
+    raw = np.stack([o.astype(object) if wide else o for o in outs], axis=1) if outs else np.zeros((n, 0), np.int64)
+    return raw, fs

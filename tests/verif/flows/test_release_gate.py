@@ -154,12 +154,14 @@ def test_converted_model_is_released(converted_design, tmp_path):
     with np.load(converted_design / 'reference.npz') as ref:
         n_keras = len(ref['inputs'])
     runs = {(r['simulator'], r['path'], r.get('oracle')): r for r in report['runs']}
-    want = {('interpreter', 'model', 'keras'), ('fraction-reference', 'model', 'keras'),
-            ('fraction-reference', 'program', 'interpreter')}
+    want = {('interpreter', 'model', 'keras'), ('reference', 'model', 'keras'),
+            ('reference', 'program', 'interpreter')}
     want |= {(s, p, o) for s in ('icarus', 'verilator') for p, o in
              (('bulk', 'keras'), ('bulk', 'program'), ('per-cycle', 'keras'))}
     assert set(runs) == want
     assert all(r['mismatches'] == 0 and r['passed'] for r in runs.values())
+    assert runs[('reference', 'model', 'keras')]['vectors'] == n_keras  # the exact reference checks every vector
+    assert runs[('reference', 'program', 'interpreter')]['vectors'] == runs[('icarus', 'bulk', 'program')]['vectors']
     for s in ('icarus', 'verilator'):
         assert runs[(s, 'bulk', 'keras')]['vectors'] == runs[('interpreter', 'model', 'keras')]['vectors'] == n_keras
         assert runs[(s, 'bulk', 'program')]['vectors'] >= 1000
@@ -190,7 +192,7 @@ def test_converted_model_with_a_wrong_keras_value_is_refused(converted_design, t
     result = release.release(bad, tmp_path / 'b', n_vectors=1000, per_cycle=0, simulators=('verilator',))
     assert not result.released and not (tmp_path / 'b').exists()
     failed = {(r['simulator'], r['path'], r.get('oracle')) for r in result.report['runs'] if not r['passed']}
-    assert failed == {('interpreter', 'model', 'keras'), ('fraction-reference', 'model', 'keras'),
+    assert failed == {('interpreter', 'model', 'keras'), ('reference', 'model', 'keras'),
                       ('verilator', 'bulk', 'keras')}
     assert any('vector 3:' in r for r in result.reasons)
 
