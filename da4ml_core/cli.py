@@ -39,6 +39,9 @@ SIMULATORS = ('icarus', 'verilator')
 REPORT_COLUMNS = ('design', 'model', 'n_in', 'n_out', 'luts', 'ffs', 'cost', 'latency_cycles', 'latency_levels',
                   'vectors', 'mismatches', 'verified')
 
+SCHEDULER_HELP = ("where the simulations run: 'local' (default: an embedded Dask LocalCluster, one worker per "
+                  "core), 'none' (in this process), or the address of a running Dask scheduler (tcp://host:port)")
+
 __all__ = ['main']
 
 
@@ -93,10 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--strict-float32', action='store_true',
                    help='refuse models where Keras float32 may be inexact (exit 3) instead of warning')
     c.add_argument('--clock-period', type=float, default=5.0, help='ns, for the constraint files (default 5)')
+    c.add_argument('--scheduler', default='local', help=SCHEDULER_HELP)
 
     v = sub.add_parser('verify', help='re-run the stored vectors of a converted design')
     v.add_argument('outdir', type=Path)
     v.add_argument('--simulators', type=_simulators, default=list(SIMULATORS))
+    v.add_argument('--scheduler', default='local', help=SCHEDULER_HELP)
 
     r = sub.add_parser('report', help='summarise converted designs')
     r.add_argument('dirs', type=Path, nargs='+')
@@ -108,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument('--vectors', type=int, default=None, help='bulk vectors per simulator (gate default if omitted)')
     g.add_argument('--per-cycle', type=int, default=None, help='per-cycle cocotb vectors per simulator')
     g.add_argument('--seed', type=int, default=None, help="stimulus seed (default: the spec's)")
+    g.add_argument('--scheduler', default='local', help=SCHEDULER_HELP)
     return p
 
 
@@ -205,18 +211,20 @@ def cmd_convert(args, out) -> int:
     print(f'{conv.name}: {len(conv.program.ops)} ops, ~{meta["resources"]["luts"]} LUTs, {meta["resources"]["ffs"]} FFs, '
           f'latency {meta["latency_cycles"]} cycles; {len(rows)} vectors -> {args.outdir}', file=out)
     if args.verify:
-        return _verify(args.outdir, args.verify, out)
+        return _verify(args.outdir, args.verify, out, args.scheduler)
     return EXIT_OK
 
 
-def _verify(outdir: Path, simulators, out) -> int:
+def _verify(outdir: Path, simulators, out, scheduler: str = 'local') -> int:
     from verif.flows import model_dir as wf
     from verif.flows.converted import verify_dir
+    from verif.sim.shard import scheduler_client
 
     for f in ('metadata.json', wf.PROGRAM, wf.REFERENCE):
         if not (outdir / f).is_file():
             raise UsageError(f'{outdir}: no {f} (not a directory written by da4ml-core convert)')
-    report = verify_dir(outdir, simulators)
+    with scheduler_client(scheduler) as client:
+        report = verify_dir(outdir, simulators, client=client)
     v = report['verification']
     parts = [f'interpreter {v["interpreter"]["mismatches"]}', f'exact reference {v["reference"]["mismatches"]}']
     parts += [f'{s} {r["mismatches"]}' for s, r in v['simulators'].items()]
@@ -225,7 +233,7 @@ def _verify(outdir: Path, simulators, out) -> int:
 
 
 def cmd_verify(args, out) -> int:
-    return _verify(args.outdir, args.simulators, out)
+    return _verify(args.outdir, args.simulators, out, args.scheduler)
 
 
 def _report_row(d: Path) -> dict:
@@ -295,7 +303,10 @@ def cmd_release(args, out) -> int:
         raise OSError(f'the release gate (verif.flows.release) cannot be imported: {_first_line(err)}') from None
     kw = {k: v for k, v in (('n_vectors', args.vectors), ('per_cycle', args.per_cycle), ('seed', args.seed))
           if v is not None}
-    result = gate.release(args.outdir, args.bundle, **kw)
+    from verif.sim.shard import scheduler_client
+
+    with scheduler_client(args.scheduler) as client:
+        result = gate.release(args.outdir, args.bundle, client=client, **kw)
     for run in result.report.get('runs', []):
         print(f'  {gate.run_line(run)}', file=out)
     if result.released:

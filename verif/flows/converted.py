@@ -27,6 +27,7 @@ import numpy as np
 from .. import sim
 from ..hdl.design import buses, emitted_design, load_metadata
 from ..hdl.stimulus import stimulus
+from ..sim.shard import replay_sharded
 from . import judge
 from .model_dir import (N_CORNER_MIXES, PROGRAM, REFERENCE, REPORT, ModelDirError, design_summary, load_reference,
                         read_report, write_report)
@@ -58,17 +59,24 @@ def is_converted(design_dir: Path) -> bool:
     return (Path(design_dir) / PROGRAM).is_file() and (Path(design_dir) / REFERENCE).is_file()
 
 
+def _replay(design, rows, simulator: str, workdir: Path, client) -> sim.Replay:
+    if client is None:
+        return sim.replay([design], [rows], simulator, workdir)
+    return replay_sharded(design, rows, simulator, workdir, client)
+
+
 def _sim_costs(run: sim.Replay) -> dict:
     return {'build_seconds': round(run.build_seconds, 3), 'rebuilt': bool(run.rebuilt),
             'run_seconds': round(run.run_seconds, 3), 'vectors_per_second': round(run.vectors_per_second())}
 
 
 def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: int, simulators,
-          workdir: Path | None = None, on_step=None, raise_errors: bool = False) -> Checks:
+          workdir: Path | None = None, on_step=None, raise_errors: bool = False, client=None) -> Checks:
     """Every check of the module docstring; a failing design is recorded, never raised.
 
     ``on_step(what, fn)`` runs each step (progress display); ``raise_errors`` lets a simulator
-    that cannot build or run raise (``verify``) instead of being a recorded refusal (the gate)."""
+    that cannot build or run raise (``verify``) instead of being a recorded refusal (the gate);
+    ``client`` (a ``dask.distributed`` client, see ``verif.sim.shard``) shards the bulk replays."""
     from da4ml_core.ir import Program
 
     design_dir = Path(design_dir)
@@ -119,7 +127,7 @@ def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: i
     rows = np.concatenate([rows_k, rows_f])
     for s in simulators:
         try:
-            run = step(f'simulate ({s})', lambda s=s: sim.replay([design], [rows], s, workdir / s))
+            run = step(f'simulate ({s})', lambda s=s: _replay(design, rows, s, workdir / s, client))
         except sim.SimError as exc:
             if raise_errors:
                 raise
@@ -153,17 +161,18 @@ def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: i
     return out
 
 
-def verify_dir(outdir: Path, simulators, on_step=None) -> dict:
+def verify_dir(outdir: Path, simulators, on_step=None, client=None) -> dict:
     """Replay the stored vectors of ``outdir`` through interpreter, reference and simulators;
     update and return its report (``verification`` section, ``mismatches`` total).
 
-    ``on_step(what, fn)`` runs each step (a progress display); by default it just calls ``fn``."""
+    ``on_step(what, fn)`` runs each step (a progress display); by default it just calls ``fn``.
+    ``client``: shard the simulations over a Dask cluster (``verif.sim.shard.cluster``)."""
     outdir = Path(outdir)
     meta = load_metadata(outdir)
     report = read_report(outdir) if (outdir / REPORT).is_file() else {}
     step = on_step or (lambda what, fn: fn())
     found = check(outdir, meta, n_fresh=0, per_cycle=0, seed=1, simulators=simulators, on_step=step,
-                  raise_errors=True)
+                  raise_errors=True, client=client)
     if not found.runs:  # the files do not fit together: nothing could be checked
         raise ModelDirError('; '.join(found.reasons))
     runs = {(r['simulator'], r['path']): r for r in found.runs}

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import sim
 from ..hdl.design import emitted_design, load_metadata
+from ..sim.shard import scheduler_client
 from . import judge, specs
 from .ports import bus_expected, bus_inputs
 from .specs import Spec
@@ -170,24 +171,41 @@ def _keep_failure(p: Prepared, simulator: str, workdir: Path, res: Result, first
 
 
 def simulate(preps: list[Prepared], simulator: str, workdir: Path | str, *, batch_size: int = 12,
-             waves: bool = True) -> list[Result]:
-    """Bulk-simulate every design (in batches), judge each against its own golden vectors."""
+             waves: bool = True, client=None) -> list[Result]:
+    """Bulk-simulate every design (in batches), judge each against its own golden vectors.
+
+    With ``client`` (a ``dask.distributed`` client, ``verif.sim.shard.cluster``) the batches
+    are built and run by its workers in parallel; results keep the designs' order."""
     workdir = Path(workdir)
+    chunks = _chunks(preps, batch_size)
+    args = [([p.design for p in chunk], [p.rows for p in chunk], simulator, workdir / f'batch{b}')
+            for b, chunk in enumerate(chunks)]
+    if client is None:
+        runs = [_attempt(sim.replay, *a) for a in args]
+    else:
+        futures = [client.submit(sim.replay, *a, pure=False) for a in args]
+        runs = [_attempt(f.result) for f in futures]
     results: list[Result] = []
-    for b, chunk in enumerate(_chunks(preps, batch_size)):
-        try:
-            run = sim.replay([p.design for p in chunk], [p.rows for p in chunk], simulator, workdir / f'batch{b}')
-        except sim.SimError as exc:
+    for chunk, run in zip(chunks, runs):
+        if isinstance(run, Exception):
             if len(chunk) > 1:  # find the design that breaks the build or the run
                 results += simulate(chunk, simulator, workdir, batch_size=1, waves=waves)
                 continue
             p = chunk[0]
             results.append(Result(p.spec.name, simulator, '?', 'bulk', len(p.rows), p.spec.seed, len(p.rows),
-                                  f'{p.spec.describe()}: simulation failed: {exc}'))
+                                  f'{p.spec.describe()}: simulation failed: {type(run).__name__}: {run}'))
             continue
         for p, out, unk in zip(chunk, run.outputs, run.unknown):
             results.append(_judge(p, simulator, run.version, 'bulk', out, unk, workdir, waves))
     return results
+
+
+def _attempt(fn, *args):
+    """fn(*args), or the exception a failed build, run or worker gave (judged as a failure)."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - SimError, a dead worker: the design is reported, not skipped
+        return exc
 
 
 def _chunks(preps: list[Prepared], size: int) -> list[list[Prepared]]:
@@ -216,10 +234,10 @@ def check_per_cycle(p: Prepared, simulator: str, n: int, workdir: Path | str) ->
 # ----------------------------------------------------------------------------------- CLI
 
 
-def _run(p: Prepared, simulators, workdir: Path, per_cycle: int) -> list[Result]:
+def _run(p: Prepared, simulators, workdir: Path, per_cycle: int, client=None) -> list[Result]:
     results = lint_all([p])
     for s in simulators:
-        results += simulate([p], s, workdir / s)
+        results += simulate([p], s, workdir / s, client=client)
         if per_cycle:
             results.append(check_per_cycle(p, s, per_cycle, workdir / s))
     return results
@@ -237,6 +255,8 @@ def main(argv=None) -> int:
         p.add_argument('--seed', type=int, help='override the spec\'s stimulus seed')
         p.add_argument('--per-cycle', type=int, default=1000, help='vectors on the per-cycle path (0: none)')
         p.add_argument('--workdir', type=Path, help='where designs and failures go (default: a new temp dir)')
+        p.add_argument('--scheduler', default='none',
+                       help="'none' (simulate here), 'local' (an embedded Dask LocalCluster) or a scheduler address")
     args = ap.parse_args(argv)
     args.workdir = args.workdir or Path(tempfile.mkdtemp(prefix='verif-regress-'))
     spec = Spec.load(args.path)
@@ -248,7 +268,8 @@ def main(argv=None) -> int:
     else:
         prep = prepare(spec, args.path if args.path.is_dir() else args.path.parent, build=False)
     sims = sim.SIMULATORS if args.simulator == 'both' else (args.simulator,)
-    results = _run(prep, sims, args.workdir.resolve(), args.per_cycle)
+    with scheduler_client(args.scheduler) as client:
+        results = _run(prep, sims, args.workdir.resolve(), args.per_cycle, client)
     print(f'{spec.describe()}\nwork directory: {args.workdir.resolve()}')
     for r in results:
         print(r.summary())

@@ -102,12 +102,13 @@ def _refuse(reasons: list[str], report: dict, evidence: Path | None = None) -> G
 
 def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = DEFAULT_VECTORS,
             per_cycle: int = DEFAULT_PER_CYCLE, seed: int | None = None,
-            simulators: tuple[str, ...] = sim.SIMULATORS) -> GateResult:
+            simulators: tuple[str, ...] = sim.SIMULATORS, client=None) -> GateResult:
     """Verify ``design_dir`` on ``simulators``; write ``bundle_dir`` only if everything passes.
 
     Two kinds of design directory: a regression design (``spec.json``: golden model from the
     spec) and a converted model (``program.json`` + ``reference.npz``: Keras's stored outputs
-    as the oracle, see :mod:`verif.flows.converted`)."""
+    as the oracle, see :mod:`verif.flows.converted`). ``client``: a ``dask.distributed`` client
+    over which the bulk simulations are spread (``verif.sim.shard``); None runs them here."""
     design_dir, bundle_dir = Path(design_dir).resolve(), Path(bundle_dir).resolve()
     if bundle_dir.exists():
         return _refuse([f'{bundle_dir} already exists: a release bundle is never overwritten'], {})
@@ -136,10 +137,10 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
         if lint:
             checks.reasons.append(f'verilator --lint-only -Wall is not clean:\n{lint}')
         if spec is not None:
-            _check_spec(spec, design_dir, meta, per_cycle, simulators, workdir, checks)
+            _check_spec(spec, design_dir, meta, per_cycle, simulators, workdir, checks, client)
         else:
             found = converted.check(design_dir, meta, n_fresh=n_vectors, per_cycle=per_cycle, seed=seed,
-                                    simulators=simulators, workdir=workdir)
+                                    simulators=simulators, workdir=workdir, client=client)
             checks.runs += found.runs
             checks.reasons += found.reasons
             checks.summary = found.summary
@@ -179,14 +180,14 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
 
 
 def _check_spec(spec: Spec, design_dir: Path, meta: dict, per_cycle: int, simulators, workdir: Path,
-                checks: converted.Checks) -> None:
+                checks: converted.Checks, client=None) -> None:
     """The regression's checks of a spec design: golden vectors in bulk and per cycle."""
     if meta['top'] != spec.name:
         checks.reasons.append(f'metadata top {meta["top"]!r} is not the spec name {spec.name!r}')
     prep = regress.prepare(spec, design_dir, build=False)
     runs: list[regress.Result] = []
     for s in simulators:
-        runs += regress.simulate([prep], s, workdir / s)
+        runs += regress.simulate([prep], s, workdir / s, client=client)
         if per_cycle:
             runs.append(regress.check_per_cycle(prep, s, per_cycle, workdir / s))
     for r in runs:

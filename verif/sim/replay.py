@@ -24,7 +24,7 @@ from ..hdl.replay_wrapper import REPLAY_TOP, replay_depth, replay_sources, wrapp
 from .build import SimulationFailed, build, new_run_dir, run
 from .toolchain import VERILATOR_FAST_BUILD, VERILATOR_FAST_RUN, VERILATOR_PER_CYCLE_ARGS, VERILATOR_REPLAY_ARGS
 
-__all__ = ['BULK_TB', 'PER_CYCLE_TB', 'Replay', 'as_rows', 'per_cycle', 'replay']
+__all__ = ['BULK_TB', 'PER_CYCLE_TB', 'Replay', 'as_rows', 'build_replay', 'per_cycle', 'replay', 'run_replay']
 
 BULK_TB = 'verif.tb.bulk'
 PER_CYCLE_TB = 'verif.tb.per_cycle'
@@ -72,36 +72,41 @@ def _read_outputs(path: Path, design: Design, n: int, simulator: str, log: Path)
         raise SimulationFailed(f'{simulator}: {design.name}: {exc}', log) from None
 
 
-def replay(designs: Sequence[Design], rows: Sequence, simulator: str, workdir: Path | str, *,
-           waves: bool = False, first: int = 0, keep: bool = False, seed: int = 1, optimize: bool = False,
-           cache_root: Path | str | None = None) -> Replay:
-    """Simulate every design on its input bus rows in one run; return their output rows.
-
-    ``waves``: record a waveform (Icarus ``waves.fst`` via the cocotb runner, Verilator
-    ``dump.vcd``) and keep the run directory; ``first`` is the index of rows[...][0] in the
-    caller's numbering (shown as ``vector_in`` in the waveform); ``optimize`` compiles
-    Verilator's C++ with -O2 instead of -O0 (build ~10x slower, run ~4x faster)."""
+def build_replay(designs: Sequence[Design], n_rows: int, simulator: str, workdir: Path | str, *,
+                 waves: bool = False, optimize: bool = False, cache_root: Path | str | None = None):
+    """The replay wrapper for ``designs`` (stimulus memories of at least ``n_rows`` words), built
+    (or found in the cache): what :func:`run_replay` runs, once or in many shards."""
     designs = list(designs)
-    if not designs or len(designs) != len(rows):
+    if not designs or n_rows < 1:
+        raise ValueError(f'replay needs at least one design and one vector ({len(designs)} designs, {n_rows} rows)')
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    top = workdir / f'{REPLAY_TOP}.v'
+    top.write_text(wrapper_text(designs, replay_depth(n_rows)))
+    args = ()
+    if simulator == 'verilator':
+        args = (*VERILATOR_REPLAY_ARGS, *(VERILATOR_FAST_RUN if optimize else VERILATOR_FAST_BUILD))
+    return build([*replay_sources(designs), top], REPLAY_TOP, simulator, build_args=args, cache_root=cache_root,
+                 waves=waves)
+
+
+def run_replay(built, designs: Sequence[Design], rows: Sequence, *, first: int = 0, keep: bool = False,
+               seed: int = 1) -> Replay:
+    """One simulation of a built replay wrapper: design d gets ``rows[d]`` (at most the depth it
+    was built for); ``first`` numbers the vectors in waveforms."""
+    designs = list(designs)
+    if len(designs) != len(rows):
         raise ValueError(f'{len(designs)} designs but {len(rows)} row sets')
     rows = [as_rows(r, len(d.in_bus.fields), f'inputs of {d.name}') for d, r in zip(designs, rows)]
     if any(len(r) < 1 for r in rows):
         raise ValueError('replay needs at least one vector per design')
-    workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    top = workdir / f'{REPLAY_TOP}.v'
-    top.write_text(wrapper_text(designs, replay_depth(max(len(r) for r in rows))))
-    args = ()
-    if simulator == 'verilator':
-        args = (*VERILATOR_REPLAY_ARGS, *(VERILATOR_FAST_RUN if optimize else VERILATOR_FAST_BUILD))
-    built = build([*replay_sources(designs), top], REPLAY_TOP, simulator, build_args=args, cache_root=cache_root,
-                  waves=waves)
+    simulator = built.simulator.name
     run_dir = new_run_dir(built)
     plusargs = [f'+first={first}']
     for d, (des, r) in enumerate(zip(designs, rows)):
         write_hex(run_dir / f'stim_{d}.hex', des.in_bus.pack(r), des.in_bus.hex_digits)
         plusargs.append(f'+n{d}={len(r)}')
-    if waves and simulator == 'icarus':
+    if built.waves and simulator == 'icarus':
         plusargs.append(f'+dumpfile_path={run_dir / "waves.fst"}')
     cycles = max(len(r) + des.latency for des, r in zip(designs, rows)) + 2
     t0 = time.perf_counter()
@@ -113,11 +118,28 @@ def replay(designs: Sequence[Design], rows: Sequence, simulator: str, workdir: P
         outs.append(o)
         unknown.append(u)
     seconds = time.perf_counter() - t0
-    kept = waves or keep
+    kept = built.waves or keep
     if not kept:
         shutil.rmtree(run_dir, ignore_errors=True)
-    return Replay(built.simulator.name, built.simulator.version, 'bulk', outs, unknown, built.seconds, built.rebuilt,
-                  seconds, run_dir if kept else None)
+    return Replay(simulator, built.simulator.version, 'bulk', outs, unknown, built.seconds, built.rebuilt, seconds,
+                  run_dir if kept else None)
+
+
+def replay(designs: Sequence[Design], rows: Sequence, simulator: str, workdir: Path | str, *,
+           waves: bool = False, first: int = 0, keep: bool = False, seed: int = 1, optimize: bool = False,
+           cache_root: Path | str | None = None) -> Replay:
+    """Simulate every design on its input bus rows in one run; return their output rows.
+
+    ``waves``: record a waveform (Icarus ``waves.fst`` via the cocotb runner, Verilator
+    ``dump.vcd``) and keep the run directory; ``first`` is the index of rows[...][0] in the
+    caller's numbering (shown as ``vector_in`` in the waveform); ``optimize`` compiles
+    Verilator's C++ with -O2 instead of -O0 (build ~10x slower, run ~4x faster)."""
+    designs = list(designs)
+    if len(rows) != len(designs):
+        raise ValueError(f'{len(designs)} designs but {len(rows)} row sets')
+    n_rows = max((len(r) for r in rows), default=0)
+    built = build_replay(designs, n_rows, simulator, workdir, waves=waves, optimize=optimize, cache_root=cache_root)
+    return run_replay(built, designs, rows, first=first, keep=keep, seed=seed)
 
 
 def per_cycle(design: Design, inputs, expected, simulator: str, *, cache_root: Path | str | None = None,

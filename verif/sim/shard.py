@@ -1,0 +1,101 @@
+"""Replay spread over a Dask cluster: one build, the vectors split into shards run in parallel.
+
+Why: a trigger-size design simulates at tens of vectors per second on Icarus, so its vectors are
+split into shards, each one simulation of the same build, run by the workers of a
+``dask.distributed`` cluster and merged back in vector order. By default the cluster is an
+embedded ``LocalCluster`` with one single-threaded worker process per core; ``scheduler`` names
+an existing one (for Slurm / HTCondor, start it with ``dask-jobqueue``; workers must see the same
+file system, since they run the build in the simulator cache). A worker that dies is retried
+once (the scheduler's ``allowed-failures`` is 1 for clusters made here), then the shard is
+reported as failed with the vectors it held: never silently skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..hdl.design import Design
+from .build import SimError
+from .replay import Replay, as_rows, build_replay, run_replay
+
+__all__ = ['ShardFailed', 'cluster', 'replay_sharded', 'scheduler_client', 'shard_bounds']
+
+ALLOWED_FAILURES = 1  # a task whose worker died is run once more, then reported
+
+
+class ShardFailed(SimError):
+    """A shard could not be simulated (its worker died twice, or the simulation failed)."""
+
+
+@contextlib.contextmanager
+def cluster(scheduler: str | None = None, n_workers: int | None = None) -> Iterator:
+    """A ``dask.distributed.Client``: of the scheduler at ``scheduler``, or of a new embedded
+    ``LocalCluster`` with ``n_workers`` (default: one per core) single-threaded processes."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    n = n_workers or os.cpu_count() or 1
+    with dask.config.set({'distributed.scheduler.allowed-failures': ALLOWED_FAILURES}):
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
+                Client(lc) as client:
+            yield client
+
+
+@contextlib.contextmanager
+def scheduler_client(choice: str | None) -> Iterator:
+    """What a ``--scheduler`` option names: ``'none'`` (or None): no cluster, None is yielded;
+    ``'local'``: an embedded LocalCluster; anything else: the address of a running scheduler."""
+    if choice in (None, '', 'none'):
+        yield None
+        return
+    with cluster(None if choice == 'local' else choice) as client:
+        yield client
+
+
+def shard_bounds(n: int, n_shards: int) -> list[tuple[int, int]]:
+    """[lo, hi) of ``n_shards`` consecutive shards of ``n`` vectors, as equal as possible."""
+    n_shards = max(1, min(n_shards, n))
+    edges = np.linspace(0, n, n_shards + 1).round().astype(int).tolist()
+    return [(lo, hi) for lo, hi in zip(edges, edges[1:]) if hi > lo]
+
+
+def _run_shard(built, design: Design, rows: np.ndarray, first: int, seed: int) -> Replay:
+    return run_replay(built, [design], [rows], first=first, seed=seed)
+
+
+def replay_sharded(design: Design, rows, simulator: str, workdir: Path | str, client, *, n_shards: int | None = None,
+                   seed: int = 1, optimize: bool = False, cache_root: Path | str | None = None) -> Replay:
+    """:func:`~verif.sim.replay.replay` of one design with its vectors split into shards run by
+    ``client``'s workers (default: two shards per worker); outputs merged in vector order.
+    ``run_seconds`` is the wall time of the parallel stage."""
+    rows = as_rows(rows, len(design.in_bus.fields), f'inputs of {design.name}')
+    workers = len(client.scheduler_info().get('workers', {})) or 1
+    bounds = shard_bounds(len(rows), n_shards or 2 * workers)
+    depth = max(hi - lo for lo, hi in bounds)
+    built = build_replay([design], depth, simulator, workdir, optimize=optimize, cache_root=cache_root)
+    t0 = time.perf_counter()
+    futures = [client.submit(_run_shard, built, design, rows[lo:hi], lo, seed, pure=False,
+                             key=f'replay-{design.name}-{simulator}-{lo}-{hi}-{os.getpid()}-{time.time_ns()}')
+               for lo, hi in bounds]
+    parts: list[Replay] = []
+    for (lo, hi), fut in zip(bounds, futures):
+        try:
+            parts.append(fut.result())
+        except Exception as exc:  # noqa: BLE001 - KilledWorker, a simulator error: the shard is named
+            for f in futures:
+                f.cancel()
+            raise ShardFailed(f'{simulator}: {design.name}: shard of vectors {lo}..{hi - 1} failed: '
+                              f'{type(exc).__name__}: {exc}') from exc
+    seconds = time.perf_counter() - t0
+    return Replay(parts[0].simulator, parts[0].version, 'bulk', [np.concatenate([p.outputs[0] for p in parts])],
+                  [np.concatenate([p.unknown[0] for p in parts])], built.seconds, built.rebuilt, seconds, None)
