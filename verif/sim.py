@@ -341,11 +341,19 @@ def build(
         shutil.rmtree(build_dir, ignore_errors=True)
         build_dir.mkdir()
         log = build_dir / 'build.log'
+        compiled = paths
+        if sim.name in VHDL_SIMULATORS:
+            # GHDL's library names its source files, and ghdl -r refuses to run when one has
+            # changed since: the build analyses copies that live (and die) with it
+            (build_dir / 'src').mkdir()
+            compiled = [build_dir / 'src' / f'{n:03d}_{p.name}' for n, p in enumerate(paths)]
+            for src, dst in zip(paths, compiled):
+                shutil.copyfile(src, dst)
         with simulator_environment(sim):
             runner = get_runner(sim.name)
             try:
                 runner.build(
-                    sources=[str(p) for p in paths],
+                    sources=[str(p) for p in compiled],
                     hdl_toplevel=toplevel,
                     parameters=params,
                     build_args=list(build_args),

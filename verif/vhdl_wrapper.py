@@ -13,7 +13,11 @@ count is needed, and ``done`` rises once every design has written all its words.
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +29,33 @@ from .tb.batch import batch_sources, parse_hex
 from .vectors import write_hex
 from .wrappers import Design
 
-__all__ = ['VHDL_TOP', 'VhdlRun', 'run_vhdl', 'wrapper_text']
+__all__ = ['OUT_PORT', 'VHDL_TOP', 'VhdlRun', 'analyze', 'main', 'prepare_vhdl', 'rerun_command', 'run_vhdl', 'simulate_vhdl',
+           'wrapper_text']
 
 VHDL_TOP = 'bulk_vhdl_tb'
 OUT_PORT = '\\out\\'  # emitted VHDL's output port: `out` is reserved, so the extended identifier
 BULK_TB = 'verif.tb.bulk'
+ANALYZE_WARNINGS = ('-Wbinding', '-Wspecs', '-Wunused')  # on top of GHDL's default ones
+
+
+def analyze(outdir: Path | str) -> str:
+    """GHDL's findings on an emitted VHDL design ('' when clean): ``ghdl -a`` of its sources
+    (metadata.json order) and ``ghdl -e`` of its top, VHDL-2008, in a scratch library."""
+    outdir = Path(outdir)
+    meta = json.loads((outdir / 'metadata.json').read_text())
+    s = sim.find_simulator('ghdl')
+    found = []
+    with tempfile.TemporaryDirectory(prefix='ghdl-analyze-') as lib, sim.simulator_environment(s):
+        std = [*sim.GHDL_BUILD_ARGS, f'--workdir={lib}']
+        for cmd in (['-a', *std, *ANALYZE_WARNINGS, *(str(outdir / f) for f in meta['sources'])],
+                    ['-e', *std, meta['top']]):
+            res = subprocess.run([str(s.executable), *cmd], capture_output=True, text=True, timeout=600,
+                                 check=False, cwd=lib)
+            found += [line for line in (res.stdout + res.stderr).splitlines() if line.strip()]
+            if res.returncode:
+                found.append(f'ghdl {cmd[0]}: exit status {res.returncode}')
+                break
+    return '\n'.join(found)
 
 
 def _replay(d: int, des: Design) -> list[str]:
@@ -105,7 +131,7 @@ def wrapper_text(designs: list[Design]) -> str:
         '        end if;',
         '    end process count;',
         f"    done <= '1' when {fins} else '0';",
-        f'end architecture sim;',
+        'end architecture sim;',
         '',
     ])
 
@@ -157,3 +183,113 @@ def run_vhdl(designs: list[Design], rows: list[np.ndarray], workdir: Path | str,
         shutil.rmtree(run_dir, ignore_errors=True)
     return VhdlRun(built.simulator.name, built.simulator.version, outs, unknown, built.seconds, built.rebuilt,
                    seconds, run_dir if kept else None)
+
+
+# ----------------------------------------------------------------------------------- specs
+
+
+def prepare_vhdl(spec, outdir: Path | str):
+    """Compile ``spec`` (a ``verif.designs.Spec``) to VHDL in ``outdir``; its golden vectors."""
+    from da4ml_core.emit import write_vhdl
+
+    from . import designs, regress
+
+    outdir = Path(outdir)
+    write_vhdl(designs.compile_program(spec), outdir, name=spec.name, latency_cutoff=spec.latency_cutoff)
+    spec.save(outdir / designs.SPEC_FILE)
+    return regress.prepare(spec, outdir, build=False)
+
+
+def simulate_vhdl(preps: list, workdir: Path | str, *, waves: bool = True, simulator: str = 'ghdl') -> list:
+    """Simulate prepared designs (``verif.regress.Prepared``) in one GHDL run; one
+    ``verif.regress.Result`` each. A failing design's files, report, waveform (``waves.ghw``,
+    a window around its first wrong vector) and rerun commands go to ``<workdir>/failures``."""
+    from . import regress
+    from .tb import scoreboard as sb
+
+    workdir = Path(workdir)
+    try:
+        run = run_vhdl([p.design for p in preps], [p.rows for p in preps], workdir / 'run', simulator=simulator)
+    except sim.SimError as exc:
+        if len(preps) > 1:  # find the design that breaks the build or the run
+            return [r for p in preps for r in simulate_vhdl([p], workdir / p.spec.name, waves=waves)]
+        p = preps[0]
+        return [regress.Result(p.spec.name, simulator, '?', 'bulk', len(p.rows), p.spec.seed, len(p.rows),
+                               f'{p.spec.describe()}: simulation failed: {exc}')]
+    results = []
+    for p, out, unk in zip(preps, run.outputs, run.unknown):
+        found = sb.compare(out, unk, p.expected)
+        res = regress.Result(p.spec.name, simulator, run.version, 'bulk', len(p.rows), p.spec.seed, found.count)
+        if found.count:
+            title = f'{p.spec.describe()} on {simulator} {run.version} (VHDL, bulk)'
+            res.report = sb.report(title, p.meta, p.spec.in_kifs, p.X, p.rows, out, unk, p.expected, p.Y,
+                                   p.out_fs, found)
+            res.failure_dir = _keep_failure(p, simulator, workdir, res, int(found.vectors[0]) if waves else None)
+        results.append(res)
+    return results
+
+
+WAVE_WINDOW = (32, 8)  # vectors before and after the first failing one in the waveform rerun
+
+
+def rerun_command(path: Path | str, check: bool = False) -> str:
+    return f'{sys.executable} -m verif.vhdl_wrapper {"--check " if check else ""}{path}'
+
+
+def _keep_failure(p, simulator: str, workdir: Path, res, first_bad: int | None) -> Path:
+    from . import designs
+
+    fdir = workdir / 'failures' / f'{p.spec.name}-{simulator}-vhdl'
+    shutil.rmtree(fdir, ignore_errors=True)
+    shutil.copytree(p.outdir, fdir / 'design')
+    spec_path = p.spec.save(fdir / designs.SPEC_FILE)
+    lines = [res.report, '', f'design files: {fdir / "design"}']
+    if first_bad is not None:
+        lo, hi = max(first_bad - WAVE_WINDOW[0], 0), min(first_bad + WAVE_WINDOW[1], len(p.rows))
+        try:
+            run = run_vhdl([p.design], [p.rows[lo:hi]], fdir / 'wave_run', simulator=simulator, waves=True)
+            shutil.move(str(run.run_dir / f'{VHDL_TOP}.ghw'), fdir / 'waves.ghw')
+            lines.append(f'waveform: {fdir / "waves.ghw"} (vectors {lo}..{hi - 1}: vector {lo} + '
+                         f'{VHDL_TOP}.cycle_count is applied; u0 = the design)')
+        except (sim.SimError, OSError) as exc:
+            lines.append(f'waveform rerun failed: {exc}')
+    lines += [f'rerun (rebuild from the spec): {rerun_command(spec_path)}',
+              f'recheck these files: {rerun_command(fdir / "design", check=True)}']
+    res.report = '\n'.join(lines)
+    (fdir / 'report.txt').write_text(res.report + '\n')
+    return fdir
+
+
+def main(argv=None) -> int:
+    """``python -m verif.vhdl_wrapper [--check] PATH...``: verify specs as VHDL on GHDL."""
+    import argparse
+
+    from . import regress
+    from .designs import Spec
+
+    ap = argparse.ArgumentParser(prog='python -m verif.vhdl_wrapper',
+                                 description='rebuild spec.json files as VHDL (or, with --check, simulate the '
+                                             'VHDL design directories as they are) and verify them on GHDL')
+    ap.add_argument('paths', nargs='+', type=Path)
+    ap.add_argument('--check', action='store_true', help='the paths are design directories: do not rebuild')
+    ap.add_argument('--workdir', type=Path, help='where designs and failures go (default: a new temp dir)')
+    args = ap.parse_args(argv)
+    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix='verif-vhdl-'))).resolve()
+    preps = []
+    for path in args.paths:
+        spec = Spec.load(path)
+        if args.check:
+            preps.append(regress.prepare(spec, path if path.is_dir() else path.parent, build=False))
+        else:
+            preps.append(prepare_vhdl(spec, workdir / 'designs' / spec.name))
+    results = simulate_vhdl(preps, workdir)
+    print(f'work directory: {workdir}')
+    for r in results:
+        print(r.summary())
+        if not r.passed:
+            print(r.report)
+    return 0 if all(r.passed for r in results) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
