@@ -160,7 +160,8 @@ def check_verilator_version(version: str, executable: Path | str = 'verilator') 
 
 def _ghdl_probe(executable: Path) -> tuple[str, str]:
     """(version, back end) of a GHDL install, e.g. ('2.0.0', 'mcode')."""
-    out = subprocess.run([str(executable), '--version'], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([str(executable), '--version'], capture_output=True, text=True, timeout=60,
+                         check=False)
     text = out.stdout + out.stderr
     version = re.search(r'GHDL\s+(\d+\.\d+(?:\.\d+)?)', text)
     backend = re.search(r'(mcode|llvm|GCC)(?:\s+back-end)?\s+code generator', text, flags=re.IGNORECASE)

@@ -178,3 +178,22 @@ def test_flipped_adder_is_caught(simulator, tmp_path):
     rerun = subprocess.run([*cmd, str(tmp_path / 'cli2'), str(res.failure_dir / 'spec.json')],
                            capture_output=True, text=True, timeout=600, cwd=ROOT, check=False)
     assert rerun.returncode == 0 and 'pass' in rerun.stdout, rerun.stdout + rerun.stderr
+
+
+@GHDL
+def test_ghdl_found_and_checked(simulator, monkeypatch):
+    """Found with its version and back end; too old or missing is an error naming the fix; the
+    default simulator pair stays the Verilog one."""
+    from verif import sim
+
+    found = sim.find_simulator(simulator, refresh=True)
+    assert found.name == 'ghdl' and found.version.split()[1] in ('mcode', 'llvm', 'gcc') and 'back end' in found.origin
+    assert sim.SIMULATORS == ('icarus', 'verilator') and sim.ALL_SIMULATORS == ('icarus', 'verilator', 'ghdl')
+    sim.check_ghdl_version('2.0.0')
+    with pytest.raises(RuntimeError, match=r'GHDL 1\.0\.0 .* too old.*apt-get install ghdl'):
+        sim.check_ghdl_version('1.0.0')
+    with pytest.raises(ValueError, match='icarus, verilator, ghdl'):
+        sim.find_simulator('nvc')
+    monkeypatch.setattr(sim.shutil, 'which', lambda name: None)
+    with pytest.raises(RuntimeError, match='GHDL .* not found.*apt-get install ghdl'):
+        sim.find_simulator('ghdl', refresh=True)
