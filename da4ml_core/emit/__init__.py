@@ -1,11 +1,13 @@
-"""Verilog back end: a validated DAIS program to a flat-bus Verilog design, metadata and project scripts.
+"""HDL back ends: a validated DAIS program to a flat-bus Verilog or VHDL design, metadata and project scripts.
 
 ``write_verilog(prog, outdir)`` writes, into ``outdir``: ``<name>.v`` (the top module), the
 rtl_templates primitives it instantiates, ``metadata.json`` (ports, latency, cost, resources)
-and Vivado / Quartus scripts. One design per directory. Ports: ``inp`` and ``out`` are flat
-buses, element 0 at the LSB; a zero-width element (output index -1, unread input) is a 1-bit
-pad, 0 on outputs and ignored on inputs (see layout.py); pipelined designs add ``clk`` (II = 1,
-outputs registered, no reset).
+and Vivado / Quartus scripts. ``write_vhdl`` writes the same design as VHDL-2008
+(``<name>.vhd`` and the ``.vhd`` primitives; ``metadata.json`` equal but for its sources and
+``"language": "vhdl"``). One design, in one language, per directory. Ports: ``inp`` and
+``out`` (``\\out\\`` in VHDL, where ``out`` is reserved) are flat buses, element 0 at the LSB; a
+zero-width element (output index -1, unread input) is a 1-bit pad, 0 on outputs and ignored
+on inputs (see layout.py); pipelined designs add ``clk`` (II = 1, outputs registered, no reset).
 """
 
 from __future__ import annotations
@@ -15,23 +17,50 @@ from pathlib import Path
 import rtl_templates
 
 from ..ir import Program
+from . import verilog, vhdl
 from .args import RESERVED_NAMES, check_args
 from .layout import Element, Layout, layout
 from .metadata import dumps, metadata
 from .pipeline import Schedule, nodes_of, schedule
 from .project import write_project
-from .verilog import render
 
-__all__ = ['METADATA', 'RESERVED_NAMES', 'Element', 'Layout', 'Schedule', 'plan', 'write_verilog']
+__all__ = ['METADATA', 'RESERVED_NAMES', 'Element', 'Layout', 'Schedule', 'plan', 'write_verilog', 'write_vhdl']
 
 METADATA = 'metadata.json'
+_LANGUAGES = {'verilog': (verilog.render, '.v'), 'vhdl': (vhdl.render, '.vhd')}
 
 
 def plan(prog: Program, latency_cutoff: float | None = None, retime: bool = True) -> tuple[Layout, Schedule]:
-    """Port layout and pipeline schedule of a validated program (what write_verilog renders)."""
+    """Port layout and pipeline schedule of a validated program (what the writers render)."""
     lay = layout(prog)
     nodes, reads = nodes_of(prog, lay)
     return lay, schedule(nodes, reads, latency_cutoff, retime=retime)
+
+
+def _write(language: str, prog: Program, outdir, name: str, latency_cutoff: float | None,
+           clock_period_ns: float) -> list[Path]:
+    check_args(prog, outdir, name, latency_cutoff, clock_period_ns, language)
+    prog.validate()
+    render, suffix = _LANGUAGES[language]
+    lay, sched = plan(prog, latency_cutoff)
+    text, primitives = render(prog, lay, sched, name)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    top = outdir / f'{name}{suffix}'
+    top.write_text(text)
+    paths = [top]
+    for prim in primitives:
+        dst = outdir / f'{prim}{suffix}'
+        dst.write_bytes(rtl_templates.template_path(f'{prim}{suffix}').read_bytes())
+        paths.append(dst)
+    sources = [f'{p}{suffix}' for p in primitives] + [top.name]
+    meta = outdir / METADATA
+    doc = metadata(prog, lay, sched, name, sources, latency_cutoff, clock_period_ns,
+                   None if language == 'verilog' else language)
+    meta.write_text(dumps(doc))
+    paths.append(meta)
+    paths += write_project(outdir, name, sources, sched.clocked, clock_period_ns, language=language)
+    return paths
 
 
 def write_verilog(prog: Program, outdir, name: str = 'top', latency_cutoff: float | None = None, *,
@@ -42,22 +71,11 @@ def write_verilog(prog: Program, outdir, name: str = 'top', latency_cutoff: floa
     ``clock_period_ns`` goes into the XDC / SDC constraints only. Raises TypeError / ValueError
     naming the bad argument, and ``ProgramError`` (a ValueError) for an invalid program.
     """
-    check_args(prog, outdir, name, latency_cutoff, clock_period_ns)
-    prog.validate()
-    lay, sched = plan(prog, latency_cutoff)
-    text, primitives = render(prog, lay, sched, name)
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    top = outdir / f'{name}.v'
-    top.write_text(text)
-    paths = [top]
-    for prim in primitives:
-        dst = outdir / f'{prim}.v'
-        dst.write_bytes(rtl_templates.template_path(prim).read_bytes())
-        paths.append(dst)
-    sources = [f'{p}.v' for p in primitives] + [top.name]
-    meta = outdir / METADATA
-    meta.write_text(dumps(metadata(prog, lay, sched, name, sources, latency_cutoff, clock_period_ns)))
-    paths.append(meta)
-    paths += write_project(outdir, name, sources, sched.clocked, clock_period_ns)
-    return paths
+    return _write('verilog', prog, outdir, name, latency_cutoff, clock_period_ns)
+
+
+def write_vhdl(prog: Program, outdir, name: str = 'top', latency_cutoff: float | None = None, *,
+               clock_period_ns: float = 5.0) -> list[Path]:
+    """The VHDL-2008 twin of :func:`write_verilog` (same arguments, errors and design; the
+    name must also be a VHDL identifier); return every written path, top entity first."""
+    return _write('vhdl', prog, outdir, name, latency_cutoff, clock_period_ns)

@@ -1,4 +1,5 @@
-"""Checks of write_verilog's arguments: a bad one is named, with its value, before anything is written."""
+"""Checks of write_verilog's / write_vhdl's arguments: a bad one is named, with its value, before
+anything is written."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 from ..ir import Opcode, Program
 from ..ir.ops import SUPPORTED_OPCODES
 
-__all__ = ['RESERVED_NAMES', 'check_args']
+__all__ = ['RESERVED_NAMES', 'VHDL_RESERVED_NAMES', 'check_args']
 
 _IDENT = re.compile(r'[A-Za-z_][A-Za-z0-9_]*\Z')
 # Verilog-2005 and SystemVerilog keywords (Verilator reads .v files as SystemVerilog too)
@@ -46,9 +47,43 @@ _KEYWORDS = frozenset((
 # module names of the primitives and of the harness's bulk wrapper
 RESERVED_NAMES = frozenset({'shift_add', 'negate', 'quantize', 'mux', 'mul', 'bulk_tb'})
 
+# VHDL: letter first, no double or trailing underscore; compared without case
+_VHDL_IDENT = re.compile(r'[A-Za-z](_?[A-Za-z0-9])*\Z')
+_VHDL_KEYWORDS = frozenset((  # VHDL-2008 reserved words, PSL's included
+    'abs', 'access', 'after', 'alias', 'all', 'and', 'architecture', 'array', 'assert', 'assume',
+    'assume_guarantee', 'attribute', 'begin', 'block', 'body', 'buffer', 'bus', 'case', 'component',
+    'configuration', 'constant', 'context', 'cover', 'default', 'disconnect', 'downto', 'else', 'elsif', 'end',
+    'entity', 'exit', 'fairness', 'file', 'for', 'force', 'function', 'generate', 'generic', 'group', 'guarded',
+    'if', 'impure', 'in', 'inertial', 'inout', 'is', 'label', 'library', 'linkage', 'literal', 'loop', 'map',
+    'mod', 'nand', 'new', 'next', 'nor', 'not', 'null', 'of', 'on', 'open', 'or', 'others', 'out', 'package',
+    'parameter', 'port', 'postponed', 'procedure', 'process', 'property', 'protected', 'pure', 'range', 'record',
+    'register', 'reject', 'release', 'rem', 'report', 'restrict', 'restrict_guarantee', 'return', 'rol', 'ror',
+    'select', 'sequence', 'severity', 'shared', 'signal', 'sla', 'sll', 'sra', 'srl', 'strong', 'subtype',
+    'then', 'to', 'transport', 'type', 'unaffected', 'units', 'until', 'use', 'variable', 'vmode', 'vprop',
+    'vunit', 'wait', 'when', 'while', 'with', 'xnor', 'xor',
+))
+# entity names of the VHDL primitives and harness wrappers, libraries, and the names the
+# architecture declares (an entity of the same name would be hidden by them)
+VHDL_RESERVED_NAMES = RESERVED_NAMES | {'bulk_vhdl_tb', 'std', 'ieee', 'work', 'rtl', 'inp', 'clk', 'key'}
+_VHDL_INTERNAL = re.compile(r'(v|o|u|u_o|rom|stage)[0-9]+(_s[0-9]+)?\Z')
 
-def check_args(prog, outdir, name, latency_cutoff, clock_period_ns) -> None:
-    """Raise TypeError / ValueError naming the first bad argument and its value."""
+
+def _check_vhdl_name(name: str) -> None:
+    low = name.lower()
+    if not _VHDL_IDENT.match(name):
+        why = 'not a VHDL identifier (a letter, then letters, digits and single underscores, no trailing _)'
+    elif low in _VHDL_KEYWORDS:
+        why = 'a VHDL reserved word'
+    elif low in VHDL_RESERVED_NAMES or _VHDL_INTERNAL.match(low):
+        why = 'a name the VHDL design uses itself (primitive, library, port or signal)'
+    else:
+        return
+    raise ValueError(f'name={name!r} is {why}')
+
+
+def check_args(prog, outdir, name, latency_cutoff, clock_period_ns, language: str = 'verilog') -> None:
+    """Raise TypeError / ValueError naming the first bad argument and its value (names are
+    checked against the rules of ``language``, 'verilog' or 'vhdl')."""
     if not isinstance(prog, Program):
         raise TypeError(f'prog must be a da4ml_core.ir.Program, got {type(prog).__name__}: {prog!r:.80}')
     for i, op in enumerate(prog.ops):
@@ -56,7 +91,7 @@ def check_args(prog, outdir, name, latency_cutoff, clock_period_ns) -> None:
         if not isinstance(code, Opcode) or code not in SUPPORTED_OPCODES:
             label = code.name if isinstance(code, Opcode) else 'unknown'
             raise ValueError(
-                f'prog: op {i} has opcode {int(code)} ({label}), which write_verilog cannot emit; '
+                f'prog: op {i} has opcode {int(code)} ({label}), which write_{language} cannot emit; '
                 f'supported opcodes: {sorted(int(c) for c in SUPPORTED_OPCODES)}'
             )
     if not isinstance(outdir, (str, os.PathLike)):
@@ -64,7 +99,9 @@ def check_args(prog, outdir, name, latency_cutoff, clock_period_ns) -> None:
                         f'{outdir!r:.80}')
     if not isinstance(name, str):
         raise TypeError(f'name must be a str, got {type(name).__name__}: {name!r:.80}')
-    if not _IDENT.match(name) or name in _KEYWORDS or name in RESERVED_NAMES:
+    if language == 'vhdl':
+        _check_vhdl_name(name)
+    elif not _IDENT.match(name) or name in _KEYWORDS or name in RESERVED_NAMES:
         why = ('a Verilog keyword' if name in _KEYWORDS else 'the name of a primitive module'
                if name in RESERVED_NAMES else 'not a Verilog identifier ([A-Za-z_][A-Za-z0-9_]*)')
         raise ValueError(f'name={name!r} is {why}')

@@ -64,9 +64,10 @@ def resources(prog: Program, lay: Layout, sched: Schedule) -> dict:
 
 
 def metadata(prog: Program, lay: Layout, sched: Schedule, name: str, sources: list[str],
-             latency_cutoff: float | None, clock_period_ns: float) -> dict:
-    """The metadata document (plain JSON types only)."""
-    return {
+             latency_cutoff: float | None, clock_period_ns: float, language: str | None = None) -> dict:
+    """The metadata document (plain JSON types only); ``language`` ('vhdl') is recorded when
+    given, and absent for Verilog, whose documents predate it."""
+    doc = {
         'format': FORMAT,
         'top': name,
         'sources': list(sources),
@@ -91,6 +92,9 @@ def metadata(prog: Program, lay: Layout, sched: Schedule, name: str, sources: li
         'inputs': [e.as_dict() for e in lay.inputs],
         'outputs': [e.as_dict() for e in lay.outputs],
     }
+    if language is not None:
+        doc['language'] = language
+    return doc
 
 
 def dumps(doc: dict) -> str:

@@ -1,9 +1,9 @@
-"""Vendor project scripts next to the Verilog: Vivado (TCL + XDC) and Quartus (TCL + SDC).
+"""Vendor project scripts next to the HDL: Vivado (TCL + XDC) and Quartus (TCL + SDC).
 
 Why: the design is meant for timing closure on a real part, so every emitted directory can be
 synthesised out of context with one command (``vivado -mode batch -source <name>_vivado.tcl``,
 ``quartus_sh -t <name>_quartus.tcl``). Paths are relative to the script, so the directory can
-move. A pipelined design constrains ``clk``; a combinational one gets a virtual clock with zero
+move. VHDL sources are read as VHDL-2008. A pipelined design constrains ``clk``; a combinational one gets a virtual clock with zero
 input and output delays, so the reported slack is the inp-to-out path against the period.
 """
 
@@ -31,8 +31,12 @@ def _constraints(clocked: bool, period: float) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def _vivado_tcl(name: str, sources: list[str], part: str) -> str:
-    reads = '\n'.join(f'read_verilog [file join $here {s}]' for s in sources)
+_VIVADO_READ = {'verilog': 'read_verilog', 'vhdl': 'read_vhdl -vhdl2008'}
+_QUARTUS_FILE = {'verilog': 'VERILOG_FILE {}', 'vhdl': 'VHDL_FILE {} -hdl_version VHDL_2008'}
+
+
+def _vivado_tcl(name: str, sources: list[str], part: str, language: str) -> str:
+    reads = '\n'.join(f'{_VIVADO_READ[language]} [file join $here {s}]' for s in sources)
     return f"""# Vivado out-of-context synthesis and implementation of {name}
 # run: vivado -mode batch -source {name}_vivado.tcl
 set here [file dirname [file normalize [info script]]]
@@ -49,8 +53,9 @@ report_timing_summary -file [file join $out timing.rpt]
 """
 
 
-def _quartus_tcl(name: str, sources: list[str], family: str, device: str) -> str:
-    files = '\n'.join(f'set_global_assignment -name VERILOG_FILE [file join $here {s}]' for s in sources)
+def _quartus_tcl(name: str, sources: list[str], family: str, device: str, language: str) -> str:
+    files = '\n'.join('set_global_assignment -name ' + _QUARTUS_FILE[language].format(f'[file join $here {s}]')
+                      for s in sources)
     return f"""# Quartus compilation of {name} (all ports virtual: the design is not tied to pins)
 # run: quartus_sh -t {name}_quartus.tcl
 package require ::quartus::project
@@ -71,14 +76,14 @@ project_close
 
 def write_project(outdir: Path | str, name: str, sources: list[str], clocked: bool,
                   clock_period_ns: float = 5.0, part: str = DEFAULT_PART, family: str = DEFAULT_FAMILY,
-                  device: str = DEFAULT_DEVICE) -> list[Path]:
+                  device: str = DEFAULT_DEVICE, language: str = 'verilog') -> list[Path]:
     """Write ``<name>_vivado.tcl``, ``<name>.xdc``, ``<name>_quartus.tcl``, ``<name>.sdc``;
-    ``sources`` are file names inside ``outdir`` in compile order."""
+    ``sources`` are file names inside ``outdir`` in compile order, in ``language``."""
     outdir = Path(outdir)
     files = {
-        f'{name}_vivado.tcl': _vivado_tcl(name, sources, part),
+        f'{name}_vivado.tcl': _vivado_tcl(name, sources, part, language),
         f'{name}.xdc': _constraints(clocked, clock_period_ns),
-        f'{name}_quartus.tcl': _quartus_tcl(name, sources, family, device),
+        f'{name}_quartus.tcl': _quartus_tcl(name, sources, family, device, language),
         f'{name}.sdc': _constraints(clocked, clock_period_ns),
     }
     paths = []

@@ -140,10 +140,10 @@ def waveform(design: Design, rows: np.ndarray, first_bad: int, simulator: str, w
     lo, hi = max(first_bad - WAVE_WINDOW[0], 0), min(first_bad + WAVE_WINDOW[1], len(rows))
     try:
         run = sim.replay([design], [rows[lo:hi]], simulator, Path(workdir), waves=True, first=lo)
-        wave = next(f for f in sorted(run.run_dir.iterdir()) if f.suffix in ('.fst', '.vcd'))
+        wave = next(f for f in sorted(run.run_dir.iterdir()) if f.suffix in ('.fst', '.vcd', '.ghw'))
     except (sim.SimError, StopIteration) as exc:
         return f'waveform rerun failed: {exc}'
     if keep_as is not None:
         wave = Path(shutil.move(str(wave), keep_as.with_suffix(wave.suffix)))
-    return (f'waveform: {wave} (vectors {lo}..{hi - 1}; signal replay_tb.vector_in = vector applied, '
-            f'u0 = the design)')
+    return (f'waveform: {wave} (vectors {lo}..{hi - 1}; signal replay_tb.vector_in (VHDL: vector {lo} + '
+            f'replay_vhdl_tb.cycle_count) = vector applied, u0 = the design)')

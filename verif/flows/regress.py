@@ -25,13 +25,15 @@ import numpy as np
 from .. import sim
 from ..hdl.design import emitted_design, load_metadata
 from ..sim.shard import scheduler_client
+from ..sim.toolchain import GHDL_BUILD_ARGS
 from . import judge, specs
 from .ports import bus_expected, bus_inputs
 from .specs import Spec
 
-__all__ = ['Prepared', 'Result', 'check_per_cycle', 'lint', 'lint_all', 'main', 'prepare', 'prepare_all',
+__all__ = ['Prepared', 'Result', 'check_per_cycle', 'ghdl_analysis', 'lint', 'lint_all', 'main', 'prepare', 'prepare_all',
            'rerun_command', 'simulate']
 
+GHDL_WARNINGS = ('-Wbinding', '-Wspecs', '-Wunused')  # on top of GHDL's default ones
 MAX_BATCH_OPS = 4000  # live ops per simulation: bigger Verilator models compile disproportionately slower
 
 
@@ -81,11 +83,11 @@ class Result:
         return f'{self.name} on {self.simulator} {self.version} ({self.path}): {self.n_vectors} vectors, {verdict}'
 
 
-def prepare(spec: Spec, outdir: Path | str, *, build: bool = True) -> Prepared:
-    """Build ``spec`` into ``outdir`` (or use what is there) and compute its vectors."""
+def prepare(spec: Spec, outdir: Path | str, *, build: bool = True, language: str = 'verilog') -> Prepared:
+    """Build ``spec`` into ``outdir`` as Verilog or VHDL (or use what is there) and compute its vectors."""
     outdir = Path(outdir)
     if build:
-        specs.build(spec, outdir)
+        specs.build(spec, outdir, language)
     meta = load_metadata(outdir)
     X = specs.stimulus(spec)
     Y = specs.golden(spec, X)
@@ -123,7 +125,10 @@ def lint_all(preps: list[Prepared]) -> list[Result]:
 
 
 def lint(outdir: Path | str, top: str) -> str:
-    """Verilator ``--lint-only -Wall`` findings of an emitted design ('' when clean)."""
+    """Verilator ``--lint-only -Wall`` findings of an emitted design, or GHDL's analysis and
+    elaboration of a VHDL one ('' when clean)."""
+    if load_metadata(outdir).get('language') == 'vhdl':
+        return ghdl_analysis(outdir)
     s = sim.find_simulator('verilator')
     srcs = [str(Path(outdir) / src) for src in load_metadata(outdir)['sources']]
     with sim.simulator_environment(s):
@@ -131,6 +136,26 @@ def lint(outdir: Path | str, top: str) -> str:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
     issues = [line for line in (res.stdout + res.stderr).splitlines() if line.startswith('%')]
     return '\n'.join(issues) + ('' if res.returncode == 0 else f'\nexit status {res.returncode}')
+
+
+def ghdl_analysis(outdir: Path | str) -> str:
+    """GHDL's findings on an emitted VHDL design ('' when clean): ``ghdl -a`` of its sources
+    (metadata.json order) and ``ghdl -e`` of its top, VHDL-2008, in a scratch library."""
+    outdir = Path(outdir)
+    meta = load_metadata(outdir)
+    s = sim.find_simulator('ghdl')
+    found = []
+    with tempfile.TemporaryDirectory(prefix='ghdl-analyze-') as lib, sim.simulator_environment(s):
+        std = [*GHDL_BUILD_ARGS, f'--workdir={lib}']
+        for cmd in (['-a', *std, *GHDL_WARNINGS, *(str(outdir / f) for f in meta['sources'])],
+                    ['-e', *std, meta['top']]):
+            res = subprocess.run([str(s.executable), *cmd], capture_output=True, text=True, timeout=600,
+                                 check=False, cwd=lib)
+            found += [line for line in (res.stdout + res.stderr).splitlines() if line.strip()]
+            if res.returncode:
+                found.append(f'ghdl {cmd[0]}: exit status {res.returncode}')
+                break
+    return '\n'.join(found)
 
 
 def rerun_command(spec_path: Path | str, simulator: str | None = None) -> str:
@@ -250,7 +275,8 @@ def main(argv=None) -> int:
                        ('check', 'a design directory (its Verilog as it is, spec.json inside)')):
         p = sub.add_parser(name, help=f'verify {what}')
         p.add_argument('path', type=Path)
-        p.add_argument('--simulator', choices=(*sim.SIMULATORS, 'both'), default='both')
+        p.add_argument('--simulator', choices=(*sim.ALL_SIMULATORS, 'both'), default='both',
+                       help="both = icarus and verilator (Verilog); ghdl rebuilds the spec as VHDL")
         p.add_argument('--vectors', type=int, help='override the spec\'s n_vectors')
         p.add_argument('--seed', type=int, help='override the spec\'s stimulus seed')
         p.add_argument('--per-cycle', type=int, default=1000, help='vectors on the per-cycle path (0: none)')
@@ -261,10 +287,11 @@ def main(argv=None) -> int:
     args.workdir = args.workdir or Path(tempfile.mkdtemp(prefix='verif-regress-'))
     spec = Spec.load(args.path)
     spec = spec.with_(**{k: v for k, v in (('n_vectors', args.vectors), ('seed', args.seed)) if v is not None})
+    language = 'vhdl' if args.simulator in sim.VHDL_SIMULATORS else 'verilog'
     if args.cmd == 'rerun':
         outdir = args.workdir / spec.name
         shutil.rmtree(outdir, ignore_errors=True)
-        prep = prepare(spec, outdir)
+        prep = prepare(spec, outdir, language=language)
     else:
         prep = prepare(spec, args.path if args.path.is_dir() else args.path.parent, build=False)
     sims = sim.SIMULATORS if args.simulator == 'both' else (args.simulator,)

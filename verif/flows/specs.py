@@ -295,12 +295,15 @@ def compile_program(spec: Spec):
     return trace(x, y)
 
 
-def build(spec: Spec, outdir: Path | str) -> Path:
-    """Compile ``spec`` and write its Verilog, metadata and ``spec.json`` into ``outdir``."""
-    from da4ml_core.emit import write_verilog
+def build(spec: Spec, outdir: Path | str, language: str = 'verilog') -> Path:
+    """Compile ``spec`` and write its Verilog (or VHDL), metadata and ``spec.json`` into ``outdir``."""
+    from da4ml_core.emit import write_verilog, write_vhdl
 
+    writers = {'verilog': write_verilog, 'vhdl': write_vhdl}
+    if language not in writers:
+        raise ValueError(f'language={language!r}: expected one of {sorted(writers)}')
     outdir = Path(outdir)
-    write_verilog(compile_program(spec), outdir, name=spec.name, latency_cutoff=spec.latency_cutoff)
+    writers[language](compile_program(spec), outdir, name=spec.name, latency_cutoff=spec.latency_cutoff)
     spec.save(outdir / SPEC_FILE)
     return outdir
 

@@ -21,9 +21,13 @@ from .build import (
 from .cache import cache_max_bytes, default_cache_root, prune_cache, prune_cache_if_due
 from .replay import Replay, per_cycle, replay
 from .toolchain import (
+    ALL_SIMULATORS,
     FIX_HINT,
+    MIN_GHDL,
     MIN_VERILATOR,
     SIMULATORS,
+    VHDL_SIMULATORS,
+    check_ghdl_version,
     Simulator,
     check_verilator_version,
     find_simulator,
@@ -32,7 +36,8 @@ from .toolchain import (
 )
 
 __all__ = [
-    'DEFAULT_TIMESCALE', 'FIX_HINT', 'MIN_VERILATOR', 'SIMULATORS', 'Build', 'BuildFailed', 'Replay', 'RunResult',
+    'ALL_SIMULATORS', 'DEFAULT_TIMESCALE', 'FIX_HINT', 'MIN_GHDL', 'MIN_VERILATOR', 'SIMULATORS', 'VHDL_SIMULATORS',
+    'check_ghdl_version', 'Build', 'BuildFailed', 'Replay', 'RunResult',
     'SimError', 'SimulationFailed', 'Simulator', 'build', 'build_and_run', 'build_key', 'cache_max_bytes',
     'check_verilator_version', 'default_cache_root', 'find_simulator', 'new_run_dir', 'parse_version', 'per_cycle',
     'prune_cache', 'prune_cache_if_due', 'replay', 'run', 'simulator_environment',

@@ -19,8 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import MARKER, cache_max_bytes, default_cache_root, flocked, lock_path, mark_used, prune_cache_if_due
-from .toolchain import Simulator, find_simulator, simulator_environment
+from .cache import (MARKER, VHDL_SIMULATORS, cache_max_bytes, default_cache_root, flocked, lock_path, mark_used,
+                    prune_cache_if_due)
+from .toolchain import GHDL_BUILD_ARGS, GHDL_RUN_OPTIONS, Simulator, find_simulator, simulator_environment
 
 __all__ = ['DEFAULT_TIMESCALE', 'Build', 'BuildFailed', 'RunResult', 'SimError', 'SimulationFailed', 'build',
            'build_key', 'new_run_dir', 'run']
@@ -110,6 +111,8 @@ def build(
     sim = find_simulator(simulator)
     paths = [Path(s).resolve() for s in sources]
     params = dict(parameters or {})
+    if sim.name == 'ghdl':  # the emitted VHDL is VHDL-2008
+        build_args = (*GHDL_BUILD_ARGS, *(a for a in build_args if a not in GHDL_BUILD_ARGS))
     key = build_key(paths, toplevel, sim, params, build_args, timescale, waves)
     root = Path(cache_root).expanduser() if cache_root is not None else default_cache_root()
     build_dir = root / sim.name / f'{toplevel}-{key[:20]}'
@@ -127,11 +130,19 @@ def build(
         shutil.rmtree(build_dir, ignore_errors=True)
         build_dir.mkdir()
         log = build_dir / 'build.log'
+        compiled = paths
+        if sim.name in VHDL_SIMULATORS:
+            # GHDL's library names its source files, and ghdl -r refuses to run when one has
+            # changed since: the build analyses copies that live (and die) with it
+            (build_dir / 'src').mkdir()
+            compiled = [build_dir / 'src' / f'{n:03d}_{p.name}' for n, p in enumerate(paths)]
+            for src, dst in zip(paths, compiled):
+                shutil.copyfile(src, dst)
         with simulator_environment(sim):
             runner = get_runner(sim.name)
             try:
                 runner.build(
-                    sources=[str(p) for p in paths],
+                    sources=[str(p) for p in compiled],
                     hdl_toplevel=toplevel,
                     parameters=params,
                     build_args=list(build_args),
@@ -219,18 +230,24 @@ def run(
             # cocotb imports pytest (for assertion rewriting) inside the simulator; loading every
             # installed pytest plugin there doubles the start-up time of a short run
             env.setdefault('PYTEST_DISABLE_PLUGIN_AUTOLOAD', '1')
+        vhdl = built.simulator.name in VHDL_SIMULATORS
+        exe = built.build_dir / built.toplevel.lower()
+        if vhdl and exe.is_file() and not (run_dir / exe.name).exists():
+            (run_dir / exe.name).symlink_to(exe)  # GHDL's llvm / gcc back ends run ./<top>
         with simulator_environment(built.simulator, env):
             runner = get_runner(built.simulator.name)
             try:
                 runner.test(
                     test_module=test_module,
                     hdl_toplevel=built.toplevel,
-                    hdl_toplevel_lang='verilog',  # this runner object did not build, so cannot guess
+                    hdl_toplevel_lang='vhdl' if vhdl else 'verilog',  # this runner did not build: cannot guess
                     build_dir=built.build_dir,
                     test_dir=run_dir,
                     results_xml=str(results_xml),
                     parameters=built.parameters,
-                    plusargs=list(plusargs),
+                    # ghdl -r runs in run_dir: the work library is in the build directory
+                    test_args=[*GHDL_BUILD_ARGS, f'--workdir={built.build_dir}'] if vhdl else [],
+                    plusargs=[*plusargs, *(GHDL_RUN_OPTIONS if vhdl else ())],
                     testcase=testcase,
                     seed=seed,
                     log_file=log,

