@@ -226,7 +226,7 @@ def _verify(outdir: Path, simulators, out, scheduler: str = 'local') -> int:
     with scheduler_client(scheduler) as client:
         report = verify_dir(outdir, simulators, client=client)
     v = report['verification']
-    parts = [f'interpreter {v["interpreter"]["mismatches"]}', f'exact reference {v["reference"]["mismatches"]}']
+    parts = [f'interpreter {v["interpreter"]["mismatches"]}', f'reference {v["reference"]["mismatches"]}']
     parts += [f'{s} {r["mismatches"]}' for s, r in v['simulators'].items()]
     print(f'{outdir}: {v["vectors"]} vectors, mismatches vs Keras: {", ".join(parts)}', file=out)
     return EXIT_OK if report['mismatches'] == 0 else EXIT_MISMATCH

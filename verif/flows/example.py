@@ -95,8 +95,7 @@ def run_demo(outdir: Path | None = None, n_random: int = 10_000, latency_cutoff:
                 'data_vectors': len(x_test),
             }
             wf.write_report(outdir, report)
-            report = verify_dir(outdir, simulators, on_step=lambda what, fn: step(
-                what, fn, lambda r: _mismatch_note(r)))
+            report = verify_dir(outdir, simulators, on_step=lambda what, fn: step(what, fn, _step_note))
         report['seconds'] = time.perf_counter() - t_start
         wf.write_report(outdir, report)
         _print_report(console, report)
@@ -115,11 +114,11 @@ def _convert(model):
     return convert_model(model, on_inexact='error')
 
 
-def _mismatch_note(r: dict) -> str:
-    if 'interpreter' in r:
-        return (f'interpreter {r["interpreter"]["mismatches"]} / {r["interpreter"]["vectors"]}, '
-                f'exact reference {r["reference"]["mismatches"]} / {r["reference"]["vectors"]} mismatches')
-    return f'{r["simulator"]} {r["version"]}: {r["mismatches"]} / {r["vectors"]} mismatches'
+def _step_note(result) -> str:
+    """A simulation step's note: simulator, vectors and speed (mismatches are in the final table)."""
+    if hasattr(result, 'vectors_per_second'):
+        return f'{result.simulator} {result.version}: {result.n_vectors} vectors, {result.vectors_per_second():,.0f}/s'
+    return ''
 
 
 def _print_report(console, r: dict) -> None:

@@ -51,24 +51,24 @@ def golden_negate(p: dict[str, int], rows: np.ndarray) -> np.ndarray:
     return np.array([[golden.negate(int(a), p['WO'], bool(p['SO']))] for (a,) in rows], dtype=np.int64)
 
 
+def _per_cycle_equals_golden(kind: str, params: dict, golden_fn, seed: int, simulator: str, workdir) -> None:
+    design = primitive_design(kind, params, workdir)
+    rows = stimulus(design.in_bus.fields, N_RANDOM, seed)
+    expected = golden_fn(params, rows)
+    outcome = sim.per_cycle(design, rows, expected, simulator, check=True)
+    assert judge.compare(outcome.outputs[0], outcome.unknown[0], expected).count == 0
+
+
 @rtl_settings
 @given(params=shift_add_params(), seed=st.integers(0, 2**32 - 1))
 def test_shift_add(simulator, tmp_path_factory, params, seed):
-    design = primitive_design('shift_add', params, tmp_path_factory.mktemp('shift_add'))
-    rows = stimulus(design.in_bus.fields, N_RANDOM, seed)
-    expected = golden_shift_add(params, rows)
-    outcome = sim.per_cycle(design, rows, expected, simulator, check=True)
-    assert judge.compare(outcome.outputs[0], outcome.unknown[0], expected).count == 0
+    _per_cycle_equals_golden('shift_add', params, golden_shift_add, seed, simulator, tmp_path_factory.mktemp('sa'))
 
 
 @rtl_settings
 @given(params=negate_params(), seed=st.integers(0, 2**32 - 1))
 def test_negate(simulator, tmp_path_factory, params, seed):
-    design = primitive_design('negate', params, tmp_path_factory.mktemp('negate'))
-    rows = stimulus(design.in_bus.fields, N_RANDOM, seed)
-    expected = golden_negate(params, rows)
-    outcome = sim.per_cycle(design, rows, expected, simulator, check=True)
-    assert judge.compare(outcome.outputs[0], outcome.unknown[0], expected).count == 0
+    _per_cycle_equals_golden('negate', params, golden_negate, seed, simulator, tmp_path_factory.mktemp('neg'))
 
 
 BULK_PARAMS = {'WA': 17, 'SA': 1, 'WB': 13, 'SB': 0, 'S': -5, 'SUB': 1, 'WO': 20, 'SO': 1}  # truncating
