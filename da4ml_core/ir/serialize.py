@@ -10,6 +10,11 @@ DAIS binary, spec version 1, all int32 words:
 ``data`` is one signed 64-bit word split into its low and high 32 bits (low first). An op carries
 only its precision (k, i, f), not its interval: the loader re-derives the tightest interval the
 op can produce inside that precision, so binary -> Program -> binary is the identity.
+
+Both loaders check every field before deriving anything from it (``validate.check_op``): k in
+{0, 1}, |i| and |f| at most ``MAX_BITS`` (2048), width k + i + f >= 0, |shift| at most
+``MAX_SHIFT`` (4096), known opcodes, operands that name earlier ops; counts against the length,
+types and missing keys. A bad field raises :class:`ProgramError` naming it, the op and the value.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ JSON_FORMAT = 'da4ml-core/dais'
 JSON_VERSION = 1
 _OP_KEYS = ('op', 'id0', 'id1', 'data', 'lo', 'hi', 'f')
 _LINEAR = (Opcode.ADD, Opcode.SUB, Opcode.CONST_ADD)
+_OPCODES = dict(Opcode.__members__)
 
 
 def _dumps(v) -> str:
@@ -102,14 +108,22 @@ def _flags(v, what: str) -> list[bool]:
 
 
 def _json_op(j: int, o) -> Op:
+    if type(o) is dict and len(o) == 7:  # the common case first, in one test
+        code, id0, id1, data = o.get('op'), o.get('id0'), o.get('id1'), o.get('data')
+        lo, hi, f = o.get('lo'), o.get('hi'), o.get('f')
+        if type(id0) is type(id1) is type(data) is type(lo) is type(hi) is type(f) is int:
+            if type(code) is str and code in _OPCODES:
+                return Op(_OPCODES[code], id0, id1, data, QInt(lo, hi, f))
+            if type(code) is int:
+                return Op(code, id0, id1, data, QInt(lo, hi, f))
     where = f'ops[{j}]'
     if not isinstance(o, dict):
         raise ProgramError(f'{where} must be an object with keys {", ".join(_OP_KEYS)}, got {_short(o)}')
     code = _key(o, 'op', where)
     if isinstance(code, str):
-        if code not in Opcode.__members__:
+        if code not in _OPCODES:
             raise ProgramError(f'{where}.op: unknown opcode name {_short(code)}')
-        code = Opcode[code]
+        code = _OPCODES[code]
     else:
         code = _int(code, f'{where}.op')
     ids = [_int(_key(o, key, where), f'{where}.{key}') for key in _OP_KEYS[1:]]
@@ -204,15 +218,14 @@ def _as_words(data) -> np.ndarray:
     return np.ascontiguousarray(w, dtype=np.int32)
 
 
-def _check_precision(j: int, op: Op, k: int, i: int, f: int) -> None:
-    """Sanity of a stored (k, i, f) before anything is derived from it."""
+def _precision_error(j: int, op: Op, k: int, i: int, f: int) -> ProgramError:
+    """What is wrong with a stored (k, i, f) that failed the range test in from_binary."""
     if k not in (0, 1):
-        raise ProgramError(f'precision k={k} must be 0 or 1', j, op)
+        return ProgramError(f'precision k={k} must be 0 or 1', j, op)
     for name, v in (('i', i), ('f', f)):
         if abs(v) > MAX_BITS:
-            raise ProgramError(f'precision {name}={v} is out of range (|{name}| <= {MAX_BITS})', j, op)
-    if k + i + f < 0:
-        raise ProgramError(f'precision width k + i + f = {k + i + f} is negative (k={k}, i={i}, f={f})', j, op)
+            return ProgramError(f'precision {name}={v} is out of range (|{name}| <= {MAX_BITS})', j, op)
+    return ProgramError(f'precision width k + i + f = {k + i + f} is negative (k={k}, i={i}, f={f})', j, op)
 
 
 def _interval(op: Op, k: int, i: int, f: int, qints: list[QInt], tables, linear: LinearRanges) -> QInt:
@@ -276,7 +289,8 @@ def from_binary(data, validate: bool = True) -> Program:
     linear = LinearRanges(ops)
     for j, (opcode, id0, id1, lo32, hi32, k, i, f) in enumerate(code):
         data = (hi32 << 32) | (lo32 & 0xFFFFFFFF)
-        _check_precision(j, Op(opcode, id0, id1, data, QInt(0, 0, 0)), k, i, f)
+        if not (0 <= k <= 1 and -MAX_BITS <= i <= MAX_BITS and -MAX_BITS <= f <= MAX_BITS and k + i + f >= 0):
+            raise _precision_error(j, Op(opcode, id0, id1, data, QInt(0, 0, 0)), k, i, f)
         op = Op(opcode, id0, id1, data, QInt.of_kif(k, i, f))
         if op.opcode == Opcode.LOOKUP and 0 <= id0 < len(qints):  # offset -> base
             op = op.with_(data=pack_lookup(signed32(data), (data >> 32) + _raw_min(qints[id0])))

@@ -75,17 +75,6 @@ def _check_header(prog: Program) -> None:
             raise ProgramError(f'table {t} has entries outside int32')
 
 
-def _check_limits(i: int, op: Op) -> None:
-    k, ii, f = op.qint.kif
-    for name, v in (('f', f), ('i', ii)):
-        if abs(v) > MAX_BITS:
-            raise ProgramError(f'precision {name}={v} is out of range (|{name}| <= {MAX_BITS})', i, op)
-    code = op.opcode
-    if code in (Opcode.ADD, Opcode.SUB) or abs(code) == Opcode.MUX:
-        if abs(op.shift) > MAX_SHIFT:
-            raise ProgramError(f'shift {op.shift} is out of range (|shift| <= {MAX_SHIFT})', i, op)
-
-
 def check_op(i: int, op: Op, n_in: int) -> None:
     """Structure of op ``i`` on its own: known opcode, field limits, causal operands. Cheap, and
     safe on any field values (the loaders run it before deriving intervals)."""
@@ -94,7 +83,16 @@ def check_op(i: int, op: Op, n_in: int) -> None:
         raise ProgramError(f'unknown opcode {int(code)}', i, op)
     if code not in SUPPORTED_OPCODES:
         raise ProgramError(f'opcode {int(code)} is reserved and not supported yet', i, op)
-    _check_limits(i, op)
+    lo, hi, f = op.qint
+    # |f| <= MAX_BITS and i <= MAX_BITS (i >= -f follows): i + f of the minimal kif is the bit length
+    if not -MAX_BITS <= f <= MAX_BITS or max(hi, -lo - 1).bit_length() - f > MAX_BITS:
+        _, ii, f = op.qint.kif
+        name, v = ('f', f) if abs(f) > MAX_BITS else ('i', ii)
+        raise ProgramError(f'precision {name}={v} is out of range (|{name}| <= {MAX_BITS})', i, op)
+    if code == Opcode.ADD or code == Opcode.SUB or code == Opcode.MUX or code == Opcode.MUX_NEG:
+        shift = op.shift
+        if not -MAX_SHIFT <= shift <= MAX_SHIFT:
+            raise ProgramError(f'shift {shift} is out of range (|shift| <= {MAX_SHIFT})', i, op)
     _check_operands(i, op, n_in)
 
 
