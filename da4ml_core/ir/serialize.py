@@ -275,7 +275,11 @@ def from_binary(data, validate: bool = True) -> Program:
     sizes = w[pos : pos + n_tables].tolist()
     pos += n_tables
     if min(sizes, default=0) < 0 or w.size != pos + sum(sizes):
-        raise ProgramError(f'DAIS binary has {w.size} words, header and table sizes say {pos + sum(sizes)}')
+        counts = f'n_in={n_in}, n_out={n_out}, n_ops={n_ops}, n_tables={n_tables}'
+        raise ProgramError(
+            f'DAIS binary has {w.size} words, header and table sizes say {pos + sum(sizes)} '
+            f'({counts}, table sizes {sizes[:8]}{"..." if n_tables > 8 else ""})'
+        )
     for j, neg in enumerate(out_negs):
         if neg not in (0, 1):
             raise ProgramError(f'out_negs[{j}] = {neg} must be 0 or 1')
