@@ -29,10 +29,17 @@ __all__ = [
     'quantize',
     'quantize_raw',
     'INT64_SAFE_WIDTH',
+    'MAX_BITS',
+    'check_bit_range',
 ]
 
 # Widths up to this many bits are handled on int64 lanes; wider ones take the Python-int path.
 INT64_SAFE_WIDTH = 62
+
+# |i| and |f| of any precision (and |shift| / 2 in the IR). float64 spans 2**-1074 .. 2**1024,
+# so every value a float can name fits; the bound keeps exact integer arithmetic small (a corrupt
+# f of 10**9 would otherwise ask for gigabyte-sized integers).
+MAX_BITS = 2048
 
 
 class RoundMode(str, Enum):
@@ -80,6 +87,16 @@ def overflow_mode(value) -> OverflowMode:
     return _mode(value, OverflowMode, 'overflow_mode')
 
 
+def check_bit_range(**arrays) -> None:
+    """Refuse integer bit counts (``i=``, ``f=``, ...) beyond ``±MAX_BITS``: ValueError naming
+    the argument and the first bad value."""
+    for name, value in arrays.items():
+        a = np.asarray(value)
+        bad = (a > MAX_BITS) | (a < -MAX_BITS)
+        if np.any(bad):
+            raise ValueError(f'{name}={int(a[bad].flat[0])} is out of range: |{name}| is at most {MAX_BITS} bits')
+
+
 def _as_int(value, name: str) -> int:
     if isinstance(value, (bool, np.bool_)):
         return int(value)
@@ -105,6 +122,7 @@ class Precision(NamedTuple):
             raise ValueError(f'k must be 0 or 1 (keep_negative), got k={k}')
         if k + i + f < 0:
             raise ValueError(f'width k + i + f must be >= 0, got k={k}, i={i}, f={f} (width {k + i + f})')
+        check_bit_range(i=i, f=f)
         return cls(k, i, f)
 
     @property
@@ -272,16 +290,24 @@ def parse_type(text: str) -> FixedType:
 # --------------------------------------------------------------------------------------------
 
 
-def _check_kif_arrays(k, i, f):
-    k = np.asarray(k)
-    i = np.asarray(i)
-    f = np.asarray(f)
+def _check_kif_arrays(k, i, f, x_shape=()):
+    try:
+        k, i, f = np.asarray(k), np.asarray(i), np.asarray(f)
+    except ValueError as err:  # ragged nested lists
+        raise TypeError(f'k, i, f must be integers or arrays of integers ({err})') from None
+    try:
+        np.broadcast_shapes(x_shape, k.shape, i.shape, f.shape)
+    except ValueError:
+        raise ValueError(
+            f'k, i, f of shapes {k.shape}, {i.shape}, {f.shape} do not broadcast against x of shape {x_shape}'
+        ) from None
     for name, arr in (('k', k), ('i', i), ('f', f)):
         if arr.dtype.kind not in 'biuf':
             raise TypeError(f'{name} must be integer-valued, got dtype {arr.dtype}')
         if arr.dtype.kind == 'f' and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
             bad = arr[~(np.isfinite(arr) & (arr == np.round(arr)))].flat[0]
             raise TypeError(f'{name} must be integer-valued, got {name}={bad!r}')
+    check_bit_range(i=i, f=f)  # before int64 casts, which would wrap larger values
     k = k.astype(np.int64)
     i = i.astype(np.int64)
     f = f.astype(np.int64)
@@ -437,7 +463,7 @@ def quantize_raw(x, k, i, f, *positional, round_mode='TRN', overflow_mode='WRAP'
     rnd = globals()['round_mode'](round_mode)
     ovf = globals()['overflow_mode'](overflow_mode)
     x = _check_input(x)
-    k, i, f = _check_kif_arrays(k, i, f)
+    k, i, f = _check_kif_arrays(k, i, f, x.shape)
     if np.all(k + i + f <= INT64_SAFE_WIDTH):
         return _quantize_int64(x, k, i, f, rnd, ovf)
     xb, kb, ib, fb = np.broadcast_arrays(x, k, i, f)
@@ -448,7 +474,10 @@ def quantize_raw(x, k, i, f, *positional, round_mode='TRN', overflow_mode='WRAP'
 
 
 def _check_input(x) -> np.ndarray:
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except ValueError as err:  # ragged nested lists
+        raise TypeError(f'x must be a real numeric array ({err})') from None
     if arr.dtype.kind not in 'biuf':
         raise TypeError(f'x must be a real numeric array, got dtype {arr.dtype}')
     if arr.dtype.kind in 'iu' and arr.size and np.max(np.abs(arr.astype(np.float64))) >= 2.0**53:

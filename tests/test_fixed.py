@@ -251,6 +251,10 @@ def test_format_parse_round_trip(k, i, f):
         (dict(x=float('nan')), ValueError, 'x must be finite'),
         (dict(x=[1.0, float('inf')]), ValueError, 'x must be finite'),
         (dict(x=['a']), TypeError, 'x must be'),
+        (dict(x=None), TypeError, 'x must be a real numeric array, got dtype object'),
+        (dict(x=1 + 2j), TypeError, 'x must be a real numeric array, got dtype complex128'),
+        (dict(overflow_mode=None), TypeError, 'overflow_mode must be a string naming a OverflowMode, got None'),
+        (dict(f=float('nan')), TypeError, 'f must be integer-valued, got f='),
     ],
 )
 def test_bad_input_is_named(kwargs, exc, needle):

@@ -354,9 +354,8 @@ def solve_graph(
 ) -> tuple[AdderGraph, list[QInt]]:
     """The adder graph computing ``y = x @ W`` exactly, and the input intervals it was solved for.
     Arguments as for :func:`solve`; the tracer inlines the graph without building a Program."""
-    arr = np.asarray(W) if not isinstance(W, np.ndarray) else W
-    split = integer_matrix(arr)  # type / shape / finiteness / range errors, naming the entry
-    arr = np.asarray(arr, dtype=np.float64)
+    split = integer_matrix(W)  # type / shape / finiteness / range errors, naming the entry
+    arr = np.asarray(W, dtype=np.float64)
     n_in = arr.shape[0]
     qints = _input_qints(n_in, input_kifs, input_qints)
     lat = _latencies(n_in, input_latencies)

@@ -13,6 +13,7 @@ from .errors import (
     Float32ExactnessError,
     Float32Warning,
     InputPrecisionError,
+    ModelFileError,
     UnsupportedLayerError,
 )
 from .keras_env import import_keras, load_model
@@ -25,6 +26,7 @@ __all__ = [
     'Float32ExactnessError',
     'Float32Warning',
     'InputPrecisionError',
+    'ModelFileError',
     'UnsupportedLayerError',
     'convert_model',
     'import_keras',

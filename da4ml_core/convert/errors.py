@@ -11,12 +11,18 @@ __all__ = [
     'Float32ExactnessError',
     'Float32Warning',
     'InputPrecisionError',
+    'ModelFileError',
     'UnsupportedLayerError',
 ]
 
 
 class ConversionError(ValueError):
     """The model cannot be converted as it is (bad configuration, trace failure)."""
+
+
+class ModelFileError(ConversionError):
+    """A model file that Keras cannot load: not a ``.keras`` zip archive, or an archive without a
+    model in it. The message starts with the path."""
 
 
 class UnsupportedLayerError(ConversionError):

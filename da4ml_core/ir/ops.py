@@ -7,6 +7,7 @@ opcode where the format has one.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 from fractions import Fraction
@@ -149,7 +150,10 @@ class QInt(NamedTuple):
 
 
 def _fmt(x: Fraction) -> str:
-    return str(x.numerator) if x.denominator == 1 else f'{float(x):.10g}'
+    n, d = x.numerator, x.denominator
+    if abs(n).bit_length() - d.bit_length() > 64:  # beyond any real width: the magnitude is enough
+        return f'{"-" if n < 0 else ""}~2^{math.log2(abs(n)) - math.log2(d):.1f}'
+    return str(n) if d == 1 else f'{float(x):.10g}'
 
 
 def _log2_exact(x: Fraction) -> int:

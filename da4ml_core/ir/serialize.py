@@ -10,6 +10,11 @@ DAIS binary, spec version 1, all int32 words:
 ``data`` is one signed 64-bit word split into its low and high 32 bits (low first). An op carries
 only its precision (k, i, f), not its interval: the loader re-derives the tightest interval the
 op can produce inside that precision, so binary -> Program -> binary is the identity.
+
+Both loaders check every field before deriving anything from it (``validate.check_op``): k in
+{0, 1}, |i| and |f| at most ``MAX_BITS`` (2048), width k + i + f >= 0, |shift| at most
+``MAX_SHIFT`` (4096), known opcodes, operands that name earlier ops; counts against the length,
+types and missing keys. A bad field raises :class:`ProgramError` naming it, the op and the value.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from . import intervals
 from .ops import Op, Opcode, QInt, pack_lookup, signed32
 from .program import Program
 from .ranges import LinearRanges
-from .validate import ProgramError
+from .validate import MAX_BITS, ProgramError, check_fields, check_op
 
 __all__ = ['to_json', 'from_json', 'to_binary', 'from_binary', 'DAIS_SPEC_VERSION', 'JSON_FORMAT']
 
@@ -31,6 +36,7 @@ JSON_FORMAT = 'da4ml-core/dais'
 JSON_VERSION = 1
 _OP_KEYS = ('op', 'id0', 'id1', 'data', 'lo', 'hi', 'f')
 _LINEAR = (Opcode.ADD, Opcode.SUB, Opcode.CONST_ADD)
+_OPCODES = dict(Opcode.__members__)
 
 
 def _dumps(v) -> str:
@@ -67,29 +73,101 @@ def to_json(prog: Program) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def from_json(text: str, validate: bool = True) -> Program:
-    d = json.loads(text)
+def _short(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
+def _key(d: dict, key: str, where: str, default=...):
+    if key not in d:
+        if default is not ...:
+            return default
+        raise ProgramError(f'{where}: missing key {key!r}')
+    return d[key]
+
+
+def _int(v, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ProgramError(f'{what} must be an integer, got {_short(v)}')
+    return v
+
+
+def _ints(v, what: str) -> list[int]:
+    if not isinstance(v, list):
+        raise ProgramError(f'{what} must be a list of integers, got {_short(v)}')
+    return [_int(x, f'{what}[{j}]') for j, x in enumerate(v)]
+
+
+def _flags(v, what: str) -> list[bool]:
+    if not isinstance(v, list):
+        raise ProgramError(f'{what} must be a list of booleans, got {_short(v)}')
+    for j, x in enumerate(v):
+        if not (isinstance(x, bool) or (type(x) is int and x in (0, 1))):
+            raise ProgramError(f'{what}[{j}] must be true or false, got {_short(x)}')
+    return [bool(x) for x in v]
+
+
+def _json_op(j: int, o) -> Op:
+    if type(o) is dict and len(o) == 7:  # the common case first, in one test
+        code, id0, id1, data = o.get('op'), o.get('id0'), o.get('id1'), o.get('data')
+        lo, hi, f = o.get('lo'), o.get('hi'), o.get('f')
+        if type(id0) is type(id1) is type(data) is type(lo) is type(hi) is type(f) is int:
+            if type(code) is str and code in _OPCODES:
+                return Op(_OPCODES[code], id0, id1, data, QInt(lo, hi, f))
+            if type(code) is int:
+                return Op(code, id0, id1, data, QInt(lo, hi, f))
+    where = f'ops[{j}]'
+    if not isinstance(o, dict):
+        raise ProgramError(f'{where} must be an object with keys {", ".join(_OP_KEYS)}, got {_short(o)}')
+    code = _key(o, 'op', where)
+    if isinstance(code, str):
+        if code not in _OPCODES:
+            raise ProgramError(f'{where}.op: unknown opcode name {_short(code)}')
+        code = _OPCODES[code]
+    else:
+        code = _int(code, f'{where}.op')
+    ids = [_int(_key(o, key, where), f'{where}.{key}') for key in _OP_KEYS[1:]]
+    id0, id1, data, lo, hi, f = ids
+    return Op(code, id0, id1, data, QInt(lo, hi, f))
+
+
+def from_json(text, validate: bool = True) -> Program:
+    """Read :func:`to_json` text back. Malformed text, missing keys and wrong types raise
+    :class:`ProgramError` naming the key; field limits are checked even with ``validate=False``."""
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise TypeError(f'program JSON must be str or bytes, got {type(text).__name__}')
+    try:
+        d = json.loads(text)
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, oversized integers, deep nesting
+        raise ProgramError(f'not valid JSON ({err})') from None
+    if not isinstance(d, dict):
+        raise ProgramError(f'a {JSON_FORMAT} document is a JSON object, got {type(d).__name__}')
     if d.get('format') != JSON_FORMAT or d.get('version') != JSON_VERSION:
         got = (d.get('format'), d.get('version'))
         raise ProgramError(f'not a {JSON_FORMAT} v{JSON_VERSION} document (format, version = {got!r})')
-    ops = []
-    for o in d['ops']:
-        code = o['op']
-        code = Opcode[code] if isinstance(code, str) else code
-        ops.append(Op(code, o['id0'], o['id1'], o['data'], QInt(o['lo'], o['hi'], o['f'])))
-    return Program(
-        d['n_in'],
-        d['n_out'],
-        ops,
-        inp_shifts=d['inp_shifts'],
-        out_idxs=d['out_idxs'],
-        out_shifts=d['out_shifts'],
-        out_negs=d['out_negs'],
-        tables=d.get('tables', ()),
-        adder_size=d.get('adder_size', 1),
-        carry_size=d.get('carry_size', -1),
-        validate=validate,
+    where = 'program'
+    ops = _key(d, 'ops', where)
+    if not isinstance(ops, list):
+        raise ProgramError(f'ops must be a list of op objects, got {_short(ops)}')
+    tables = _key(d, 'tables', where, [])
+    if not isinstance(tables, list):
+        raise ProgramError(f'tables must be a list of integer lists, got {_short(tables)}')
+    fields = dict(
+        n_in=_int(_key(d, 'n_in', where), 'n_in'),
+        n_out=_int(_key(d, 'n_out', where), 'n_out'),
+        ops=[_json_op(j, o) for j, o in enumerate(ops)],
+        inp_shifts=_ints(_key(d, 'inp_shifts', where), 'inp_shifts'),
+        out_idxs=_ints(_key(d, 'out_idxs', where), 'out_idxs'),
+        out_shifts=_ints(_key(d, 'out_shifts', where), 'out_shifts'),
+        out_negs=_flags(_key(d, 'out_negs', where), 'out_negs'),
+        tables=[_ints(t, f'tables[{j}]') for j, t in enumerate(tables)],
+        adder_size=_int(_key(d, 'adder_size', where, 1), 'adder_size'),
+        carry_size=_int(_key(d, 'carry_size', where, -1), 'carry_size'),
     )
+    if validate:
+        return Program(**fields)  # validated before the cost model sees it
+    check_fields(Program(**fields, validate=False, annotate=False))
+    return Program(**fields, validate=False)
 
 
 def _raw_min(q: QInt) -> int:
@@ -124,8 +202,30 @@ def to_binary(prog: Program, version: int = 0) -> np.ndarray:
 
 def _as_words(data) -> np.ndarray:
     if isinstance(data, (bytes, bytearray, memoryview)):
-        return np.frombuffer(bytes(data), dtype='<i4').astype(np.int32)
-    return np.ascontiguousarray(np.ravel(data)).astype(np.int32, casting='same_kind')
+        raw = bytes(data)
+        if len(raw) % 4:
+            raise ProgramError(f'DAIS binary of {len(raw)} bytes is not a whole number of 32-bit words')
+        return np.frombuffer(raw, dtype='<i4').astype(np.int32)
+    try:
+        w = np.ravel(np.asarray(data))
+    except ValueError as err:  # ragged nested lists
+        raise TypeError(f'DAIS words must be an integer array or bytes ({err})') from None
+    if w.dtype.kind not in 'iu':
+        raise TypeError(f'DAIS words must be an integer array or bytes, got dtype {w.dtype}')
+    if w.size and (int(w.min()) < -(1 << 31) or int(w.max()) >= 1 << 31):
+        j, v = next((j, v) for j, v in enumerate(w.tolist()) if not -(1 << 31) <= v < 1 << 31)
+        raise ProgramError(f'DAIS word {j} = {v} does not fit int32')
+    return np.ascontiguousarray(w, dtype=np.int32)
+
+
+def _precision_error(j: int, op: Op, k: int, i: int, f: int) -> ProgramError:
+    """What is wrong with a stored (k, i, f) that failed the range test in from_binary."""
+    if k not in (0, 1):
+        return ProgramError(f'precision k={k} must be 0 or 1', j, op)
+    for name, v in (('i', i), ('f', f)):
+        if abs(v) > MAX_BITS:
+            return ProgramError(f'precision {name}={v} is out of range (|{name}| <= {MAX_BITS})', j, op)
+    return ProgramError(f'precision width k + i + f = {k + i + f} is negative (k={k}, i={i}, f={f})', j, op)
 
 
 def _interval(op: Op, k: int, i: int, f: int, qints: list[QInt], tables, linear: LinearRanges) -> QInt:
@@ -151,7 +251,9 @@ def _interval(op: Op, k: int, i: int, f: int, qints: list[QInt], tables, linear:
 
 
 def from_binary(data, validate: bool = True) -> Program:
-    """Read DAIS words (int32 array or little-endian bytes) back into a Program."""
+    """Read DAIS words (int32 array or little-endian bytes) back into a Program. Corrupt input
+    (counts against the length, precisions, shifts, opcodes, operand indices) raises
+    :class:`ProgramError` naming the field; those checks run even with ``validate=False``."""
     w = _as_words(data)
     if w.size < 6:
         raise ProgramError(f'DAIS binary of {w.size} words is too short for its header')
@@ -173,7 +275,14 @@ def from_binary(data, validate: bool = True) -> Program:
     sizes = w[pos : pos + n_tables].tolist()
     pos += n_tables
     if min(sizes, default=0) < 0 or w.size != pos + sum(sizes):
-        raise ProgramError(f'DAIS binary has {w.size} words, header and table sizes say {pos + sum(sizes)}')
+        counts = f'n_in={n_in}, n_out={n_out}, n_ops={n_ops}, n_tables={n_tables}'
+        raise ProgramError(
+            f'DAIS binary has {w.size} words, header and table sizes say {pos + sum(sizes)} '
+            f'({counts}, table sizes {sizes[:8]}{"..." if n_tables > 8 else ""})'
+        )
+    for j, neg in enumerate(out_negs):
+        if neg not in (0, 1):
+            raise ProgramError(f'out_negs[{j}] = {neg} must be 0 or 1')
     tables = []
     for s in sizes:
         tables.append(w[pos : pos + s].tolist())
@@ -182,11 +291,14 @@ def from_binary(data, validate: bool = True) -> Program:
     ops: list[Op] = []
     qints: list[QInt] = []
     linear = LinearRanges(ops)
-    for opcode, id0, id1, lo32, hi32, k, i, f in code:
+    for j, (opcode, id0, id1, lo32, hi32, k, i, f) in enumerate(code):
         data = (hi32 << 32) | (lo32 & 0xFFFFFFFF)
+        if not (0 <= k <= 1 and -MAX_BITS <= i <= MAX_BITS and -MAX_BITS <= f <= MAX_BITS and k + i + f >= 0):
+            raise _precision_error(j, Op(opcode, id0, id1, data, QInt(0, 0, 0)), k, i, f)
         op = Op(opcode, id0, id1, data, QInt.of_kif(k, i, f))
         if op.opcode == Opcode.LOOKUP and 0 <= id0 < len(qints):  # offset -> base
             op = op.with_(data=pack_lookup(signed32(data), (data >> 32) + _raw_min(qints[id0])))
+        check_op(j, op, n_in)  # opcode, shifts, causality: what deriving its interval relies on
         ops.append(op)  # visible to the linear ranges while its interval is worked out
         if op.opcode == Opcode.CONST:
             q = QInt(data, data, f)
@@ -194,7 +306,7 @@ def from_binary(data, validate: bool = True) -> Program:
             q = _interval(op, k, i, f, qints, tables, linear)
         ops[-1] = op.with_(qint=q)
         qints.append(q)
-    return Program(
+    prog = Program(
         n_in,
         n_out,
         ops,
@@ -205,3 +317,6 @@ def from_binary(data, validate: bool = True) -> Program:
         tables=tables,
         validate=validate,
     )
+    if not validate:
+        check_fields(prog)  # the header too (the ops were checked above)
+    return prog

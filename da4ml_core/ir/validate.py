@@ -8,12 +8,17 @@ MUX bounds may be narrower than the hull of its operands (a builder may know mor
 ``max(a, b) >= max(lo)``), so only its grid is checked; the interpreter, like the hardware,
 keeps the declared width.
 The grid rules also keep programs inside what every DAIS interpreter computes correctly.
+
+Field limits come first (``check_op``, also run by the loaders before they derive anything):
+every op's ``i`` and ``f`` within ``±MAX_BITS`` and every shift (ADD / SUB / MUX, inputs,
+outputs) within ``±MAX_SHIFT``, so exact integer interval arithmetic stays small on any input.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..fixed import MAX_BITS
 from . import intervals
 from .ops import SUPPORTED_OPCODES, Op, Opcode, QInt
 from .ranges import LinearRanges
@@ -21,9 +26,12 @@ from .ranges import LinearRanges
 if TYPE_CHECKING:
     from .program import Program
 
-__all__ = ['ProgramError', 'validate']
+__all__ = ['MAX_BITS', 'MAX_SHIFT', 'ProgramError', 'check_fields', 'check_op', 'validate']
 
 _I32 = (-(1 << 31), (1 << 31) - 1)
+# A shift moves a value's grid; a value of at most MAX_BITS integer and fractional bits has no
+# use for a larger one (the result would need more than MAX_BITS bits, or be zero).
+MAX_SHIFT = 2 * MAX_BITS
 
 
 class ProgramError(ValueError):
@@ -53,6 +61,10 @@ def _check_header(prog: Program) -> None:
     for name in ('out_idxs', 'out_shifts', 'out_negs'):
         if len(getattr(prog, name)) != n_out:
             raise ProgramError(f'{name} has {len(getattr(prog, name))} entries, expected n_out={n_out}')
+    for name in ('inp_shifts', 'out_shifts'):
+        for j, s in enumerate(getattr(prog, name)):
+            if abs(s) > MAX_SHIFT:
+                raise ProgramError(f'{name}[{j}] = {s} is out of range (|shift| <= {MAX_SHIFT})')
     for j, idx in enumerate(prog.out_idxs):
         if not -1 <= idx < n_ops:
             raise ProgramError(f'output {j} reads op {idx}, but the program has {n_ops} ops (-1 means zero)')
@@ -61,6 +73,27 @@ def _check_header(prog: Program) -> None:
             raise ProgramError(f'table {t} is empty')
         if min(table) < _I32[0] or max(table) > _I32[1]:
             raise ProgramError(f'table {t} has entries outside int32')
+
+
+def check_op(i: int, op: Op, n_in: int) -> None:
+    """Structure of op ``i`` on its own: known opcode, field limits, causal operands. Cheap, and
+    safe on any field values (the loaders run it before deriving intervals)."""
+    code = op.opcode
+    if not isinstance(code, Opcode):
+        raise ProgramError(f'unknown opcode {int(code)}', i, op)
+    if code not in SUPPORTED_OPCODES:
+        raise ProgramError(f'opcode {int(code)} is reserved and not supported yet', i, op)
+    lo, hi, f = op.qint
+    # |f| <= MAX_BITS and i <= MAX_BITS (i >= -f follows): i + f of the minimal kif is the bit length
+    if not -MAX_BITS <= f <= MAX_BITS or max(hi, -lo - 1).bit_length() - f > MAX_BITS:
+        _, ii, f = op.qint.kif
+        name, v = ('f', f) if abs(f) > MAX_BITS else ('i', ii)
+        raise ProgramError(f'precision {name}={v} is out of range (|{name}| <= {MAX_BITS})', i, op)
+    if code == Opcode.ADD or code == Opcode.SUB or code == Opcode.MUX or code == Opcode.MUX_NEG:
+        shift = op.shift
+        if not -MAX_SHIFT <= shift <= MAX_SHIFT:
+            raise ProgramError(f'shift {shift} is out of range (|shift| <= {MAX_SHIFT})', i, op)
+    _check_operands(i, op, n_in)
 
 
 def _check_operands(i: int, op: Op, n_in: int) -> None:
@@ -146,6 +179,15 @@ def _check_interval(i: int, op: Op, qints: list[QInt], tables, linear: LinearRan
         _holds(i, op, intervals.natural(op, qints), 'the result', linear if code != Opcode.MUL else None)
 
 
+def check_fields(prog: Program) -> None:
+    """The part of :func:`validate` that derives nothing: header, opcodes, field limits and
+    causality. Loaders run it even when asked not to validate, since evaluating or costing a
+    program with corrupt fields could need unbounded time or memory."""
+    _check_header(prog)
+    for i, op in enumerate(prog.ops):
+        check_op(i, op, prog.n_in)
+
+
 def validate(prog: Program, bounds: bool = True) -> None:
     """Raise :class:`ProgramError` naming the first bad op; return None for a valid program.
 
@@ -156,11 +198,6 @@ def validate(prog: Program, bounds: bool = True) -> None:
     qints: list[QInt] = []
     linear = LinearRanges(prog.ops) if bounds else None
     for i, op in enumerate(prog.ops):
-        code = op.opcode
-        if not isinstance(code, Opcode):
-            raise ProgramError(f'unknown opcode {int(code)}', i, op)
-        if code not in SUPPORTED_OPCODES:
-            raise ProgramError(f'opcode {int(code)} is reserved and not supported yet', i, op)
-        _check_operands(i, op, prog.n_in)
+        check_op(i, op, prog.n_in)
         _check_interval(i, op, qints, prog.tables, linear)
         qints.append(op.qint)

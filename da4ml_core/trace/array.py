@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..fixed import modes_keyword_only
+from ..fixed import check_bit_range, modes_keyword_only
 from . import logic
 from .node import input_node
 from .quant import parse_modes, quantize_var
@@ -65,8 +65,8 @@ def elementwise(fn, *args) -> FixedArray:
 
 
 def check_kif(k, i, f, shape=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate per-element precisions: integer k in {0, 1}, integer i and f, width >= 0.
-    Raises ValueError naming the argument and the bad value."""
+    """Validate per-element precisions: integer k in {0, 1}, integer i and f within
+    ``±MAX_BITS``, width >= 0. Raises ValueError naming the argument and the bad value."""
     out = []
     for name, val in (('k', k), ('i', i), ('f', f)):
         try:
@@ -78,6 +78,8 @@ def check_kif(k, i, f, shape=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         bad = ~np.isfinite(arr.astype(np.float64)) | (arr != np.round(arr.astype(np.float64)))
         if np.any(bad):
             raise ValueError(f'{name} must be integer-valued, got {name}={arr[bad].flat[0].item()!r}')
+        if name != 'k':
+            check_bit_range(**{name: arr})  # before the int64 cast, which would wrap it
         out.append(arr.astype(np.int64))
     k, i, f = out
     if np.any((k != 0) & (k != 1)):
@@ -95,6 +97,26 @@ def check_kif(k, i, f, shape=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         j = tuple(np.argwhere(bad)[0])
         raise ValueError(f'width k + i + f must be >= 0, got k={k[j]}, i={i[j]}, f={f[j]}')
     return k, i, f
+
+
+def _shape_arg(shape) -> tuple[int, ...]:
+    dims = [shape] if np.ndim(shape) == 0 else list(np.ravel(np.asarray(shape, dtype=object)))
+    for d in dims:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or d < 0:
+            raise ValueError(f'shape must be non-negative integers, got shape={shape!r}')
+    return tuple(int(d) for d in dims)
+
+
+def _latency_arg(latency, shape) -> np.ndarray:
+    try:
+        lat = np.asarray(latency, dtype=np.float64)
+        lat = np.broadcast_to(lat, shape)
+    except (TypeError, ValueError):
+        raise ValueError(f'latency must be a number or an array broadcasting to {shape}, got latency={latency!r}') from None
+    if not np.all(np.isfinite(lat) & (lat >= 0)):
+        bad = lat[~(np.isfinite(lat) & (lat >= 0))].flat[0]
+        raise ValueError(f'latency must be finite and >= 0, got latency={bad}')
+    return lat
 
 
 class FixedArray:
@@ -122,10 +144,8 @@ class FixedArray:
         Leave all three as None to infer the precision from the quantizer applied to it
         (WRAP with TRN reads the input at exactly that precision, WRAP with RND one bit finer;
         other modes need the input's precision)."""
-        shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(d) for d in shape)
-        if any(d < 0 for d in shape):
-            raise ValueError(f'shape must be non-negative, got shape={shape}')
-        lat = np.broadcast_to(np.asarray(latency, dtype=np.float64), shape)
+        shape = _shape_arg(shape)
+        lat = _latency_arg(latency, shape)
         n = int(np.prod(shape, dtype=np.int64))
         if k is None and i is None and f is None:
             items = [FixedVar(input_node(None, float(lt))) for lt in lat.ravel()]
@@ -382,6 +402,8 @@ def lut(x, fn, k, i, f, *positional, round_mode='TRN', overflow_mode='WRAP') -> 
     modes_keyword_only('lut', positional)
     from .tables import lookup
 
+    if not callable(fn):
+        raise TypeError(f'fn must be a callable taking float64 arrays, got fn={fn!r}')
     ovf, rnd = parse_modes(overflow_mode, round_mode)
     kk, ii, ff = check_kif(k, i, f, to_vars(x).shape)
     return map_kif(lambda v, a, b, c: lookup(v, fn, a, b, c, ovf, rnd), x, kk, ii, ff)

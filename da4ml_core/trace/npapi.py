@@ -23,7 +23,11 @@ _NOVALUE = getattr(np, '_NoValue', None)
 
 
 def _name(f) -> str:
-    return f'numpy.{getattr(f, "__name__", repr(f))}'
+    """``numpy.sort``, ``numpy.linalg.inv``: the name the user called it by."""
+    module = getattr(f, '__module__', None) or 'numpy'
+    if not module.startswith('numpy'):
+        module = 'numpy'
+    return f'{module}.{getattr(f, "__name__", repr(f))}'
 
 
 def _cmp(op):
