@@ -170,7 +170,7 @@ def cmd_convert(args, out) -> int:
 
     from verif.flows import model_dir as wf
 
-    from .convert import Float32Warning, convert_model, load_model
+    from .convert import Float32Warning, ModelFileError, convert_model, load_model
 
     kif = _input_kif(args.input_kif)
     data = _load_data(args.data) if args.data is not None else None
@@ -181,6 +181,8 @@ def cmd_convert(args, out) -> int:
                 data = (d['x_test'], d['y_test'])
         try:
             model = load_model(path)
+        except ModelFileError as err:  # its message names the file and what is wrong with it
+            raise UsageError(_first_line(err)) from err
         except (ValueError, OSError) as err:
             raise UsageError(f'model {args.model}: cannot be loaded ({_first_line(err)})') from err
         with warnings.catch_warnings(record=True) as caught:

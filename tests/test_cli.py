@@ -96,7 +96,9 @@ def test_corrupt_model_file(capsys, tmp_path):
     bad = tmp_path / 'broken.keras'
     bad.write_bytes(b'garbage')
     status, _, err = run(['convert', bad, tmp_path / 'out'], capsys)
-    assert status == 2 and 'cannot be loaded' in one_line_error(err)
+    line = one_line_error(err)
+    assert status == 2 and f'{bad}: not a Keras archive (zip)' in line and line.count(str(bad)) == 1
+    assert not (tmp_path / 'out').exists()
 
 
 def test_debug_shows_the_traceback(capsys, tmp_path):
