@@ -145,9 +145,16 @@ def _load_data(path: Path):
             yk = next((k for k in ('y_test', 'y', 'labels') if k in keys), None)
             if xk is None:
                 raise UsageError(f'--data {path}: no arrays')
-            return d[xk], (d[yk] if yk else None)
-    except (OSError, ValueError) as err:
+            x, y = d[xk], (d[yk] if yk else None)
+    except (OSError, ValueError, EOFError) as err:
         raise UsageError(f'--data {path}: {err}') from None
+    if x.dtype.kind not in 'biuf':
+        raise UsageError(f'--data {path}: {xk!r} holds {x.dtype} values, not numbers')
+    finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1) if x.ndim else np.isfinite(x)
+    if not np.all(finite):
+        row = int(np.flatnonzero(~finite)[0]) if x.ndim else 0
+        raise UsageError(f'--data {path}: {xk!r} row {row} is not finite (NaN or inf); fix or drop that row')
+    return x, y
 
 
 def _model_path(text: str):
@@ -241,12 +248,15 @@ def cmd_verify(args, out) -> int:
 def _report_row(d: Path) -> dict:
     from verif.flows import model_dir as wf
 
-    if (d / wf.REPORT).is_file():
-        rep = wf.read_report(d)
-    elif (d / 'metadata.json').is_file():
-        rep = wf.design_summary(json.loads((d / 'metadata.json').read_text()))
-    else:
+    source = d / wf.REPORT if (d / wf.REPORT).is_file() else d / 'metadata.json'
+    if not source.is_file():
         raise UsageError(f'{d}: no report.json or metadata.json')
+    try:
+        doc = json.loads(source.read_text())
+        rep = doc if source.name == wf.REPORT else wf.design_summary(doc)
+    except (ValueError, KeyError, TypeError) as err:
+        raise UsageError(f'{source}: not a readable {source.name} ({_first_line(err)}); write it again with '
+                         f'da4ml-core convert') from None
     row = {k: rep.get(k) for k in REPORT_COLUMNS}
     row['design'] = rep.get('top', d.name)
     row['model'] = rep.get('model', '')
@@ -284,6 +294,8 @@ def cmd_report(args, out) -> int:
         fmt = {'.json': 'json', '.csv': 'csv', '.md': 'md'}.get(args.output.suffix.lower())
         if fmt is None:
             raise UsageError(f'-o {args.output}: the extension must be .json, .csv or .md')
+        if not args.output.parent.is_dir():
+            raise UsageError(f'-o {args.output}: no directory {args.output.parent}')
     rows = [_report_row(d) for d in args.dirs]
     text = format_report(rows, fmt)
     if args.output is None:

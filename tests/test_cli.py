@@ -101,6 +101,26 @@ def test_corrupt_model_file(capsys, tmp_path):
     assert not (tmp_path / 'out').exists()
 
 
+def test_data_with_nan_is_refused(capsys, tmp_path):
+    bad = tmp_path / 'bad.npz'
+    x = np.zeros((5, 16), dtype=np.float32)
+    x[3, 7] = np.nan
+    np.savez(bad, x_test=x)
+    status, _, err = run(['convert', 'example', tmp_path / 'out', '--data', bad], capsys)
+    assert status == 2 and f"--data {bad}: 'x_test' row 3 is not finite" in one_line_error(err)
+    assert not (tmp_path / 'out').exists()
+
+
+def test_report_of_a_corrupt_or_unwritable_report(capsys, tmp_path):
+    d = tmp_path / 'd'
+    d.mkdir()
+    (d / 'report.json').write_text('{"top": \n')
+    status, _, err = run(['report', d], capsys)
+    assert status == 2 and f'{d / "report.json"}: not a readable report.json' in one_line_error(err)
+    status, _, err = run(['report', d, '-o', tmp_path / 'nodir' / 'x.md'], capsys)
+    assert status == 2 and f'no directory {tmp_path / "nodir"}' in one_line_error(err)
+
+
 def test_debug_shows_the_traceback(capsys, tmp_path):
     bad = tmp_path / 'broken.keras'
     bad.write_bytes(b'garbage')
