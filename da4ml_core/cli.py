@@ -181,6 +181,7 @@ def cmd_convert(args, out) -> int:
 
     kif = _input_kif(args.input_kif)
     data = _load_data(args.data) if args.data is not None else None
+    wf.check_writable(args.outdir)  # before the conversion, not after it
     opts = {} if args.hard_dc is None else {'hard_dc': args.hard_dc}
     with _model_path(args.model) as (path, example_data):
         if data is None and example_data is not None:
@@ -198,25 +199,26 @@ def cmd_convert(args, out) -> int:
         for w in caught:
             if issubclass(w.category, Float32Warning):
                 print(f'da4ml-core: warning: {_first_line(w.message)}', file=sys.stderr)
-        args.outdir.mkdir(parents=True, exist_ok=True)
-        name = args.name or wf.verilog_name(conv.name)
-        meta = wf.write_design(conv, args.outdir, name, args.latency_cutoff, args.clock_period)
-        x_data, labels = data if data is not None else (None, None)
-        try:
-            rows, expected, X = wf.keras_vectors(conv, model, meta, args.n, x_data)
-        except ValueError as err:
-            raise UsageError(f'--data: {_first_line(err)}') from err
-        wf.save_reference(args.outdir, rows, expected, X)
-        report = {'model': str(args.model), 'name': conv.name, 'conversion_seconds': conv.seconds,
-                  'input_mode': conv.input_mode, 'layers': conv.layers,
-                  'max_accumulator_bits': conv.max_accumulator_bits,
-                  'float32_issues': [str(i) for i in conv.float32_issues],
-                  'data_vectors': 0 if x_data is None else len(x_data), **wf.design_summary(meta)}
-        if x_data is not None and labels is not None:
-            y = conv.predict(x_data)
-            report['accuracy'] = float(np.mean(np.argmax(np.reshape(y, (len(y), -1)), axis=1) == labels))
-        report['vectors'] = len(rows)
-        wf.write_report(args.outdir, report)
+        with wf.staged(args.outdir) as tmp:  # nothing lands in OUTDIR unless every file is written
+            name = args.name or wf.verilog_name(conv.name)
+            meta = wf.write_design(conv, tmp, name, args.latency_cutoff, args.clock_period)
+            x_data, labels = data if data is not None else (None, None)
+            try:
+                rows, expected, X = wf.keras_vectors(conv, model, meta, args.n, x_data)
+            except ValueError as err:
+                where = f'--data {args.data}' if args.data is not None else 'the example data'
+                raise UsageError(f'{where}: {_first_line(err)}') from err
+            wf.save_reference(tmp, rows, expected, X)
+            report = {'model': str(args.model), 'name': conv.name, 'conversion_seconds': conv.seconds,
+                      'input_mode': conv.input_mode, 'layers': conv.layers,
+                      'max_accumulator_bits': conv.max_accumulator_bits,
+                      'float32_issues': [str(i) for i in conv.float32_issues],
+                      'data_vectors': 0 if x_data is None else len(x_data), **wf.design_summary(meta)}
+            if x_data is not None and labels is not None:
+                y = conv.predict(x_data)
+                report['accuracy'] = float(np.mean(np.argmax(np.reshape(y, (len(y), -1)), axis=1) == labels))
+            report['vectors'] = len(rows)
+            wf.write_report(tmp, report)
     print(f'{conv.name}: {len(conv.program.ops)} ops, ~{meta["resources"]["luts"]} LUTs, {meta["resources"]["ffs"]} FFs, '
           f'latency {meta["latency_cycles"]} cycles; {len(rows)} vectors -> {args.outdir}', file=out)
     if args.verify:
@@ -247,16 +249,18 @@ def cmd_verify(args, out) -> int:
 
 def _report_row(d: Path) -> dict:
     from verif.flows import model_dir as wf
+    from verif.hdl.design import METADATA, load_metadata
 
-    source = d / wf.REPORT if (d / wf.REPORT).is_file() else d / 'metadata.json'
-    if not source.is_file():
+    if (d / wf.REPORT).is_file():
+        rep = wf.read_report(d)
+    elif (d / METADATA).is_file():
+        meta = load_metadata(d)
+        try:
+            rep = wf.design_summary(meta)
+        except KeyError as err:
+            raise UsageError(f'{d / METADATA} has no {err}; write the design again with da4ml-core convert') from None
+    else:
         raise UsageError(f'{d}: no report.json or metadata.json')
-    try:
-        doc = json.loads(source.read_text())
-        rep = doc if source.name == wf.REPORT else wf.design_summary(doc)
-    except (ValueError, KeyError, TypeError) as err:
-        raise UsageError(f'{source}: not a readable {source.name} ({_first_line(err)}); write it again with '
-                         f'da4ml-core convert') from None
     row = {k: rep.get(k) for k in REPORT_COLUMNS}
     row['design'] = rep.get('top', d.name)
     row['model'] = rep.get('model', '')

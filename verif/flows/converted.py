@@ -29,8 +29,8 @@ from ..hdl.design import buses, emitted_design, load_metadata
 from ..hdl.stimulus import stimulus
 from ..sim.shard import replay_sharded
 from . import judge
-from .model_dir import (N_CORNER_MIXES, PROGRAM, REFERENCE, REPORT, ModelDirError, design_summary, load_reference,
-                        read_report, write_report)
+from .model_dir import (N_CORNER_MIXES, PROGRAM, REFERENCE, REPORT, ModelDirError, check_design_files, check_writable,
+                        design_summary, load_program, load_reference, read_report, write_report)
 from .ports import bus_to_floats
 from .program_oracle import expected_interp, expected_reference
 
@@ -77,13 +77,11 @@ def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: i
     ``on_step(what, fn)`` runs each step (progress display); ``raise_errors`` lets a simulator
     that cannot build or run raise (``verify``) instead of being a recorded refusal (the gate);
     ``client`` (a ``dask.distributed`` client, see ``verif.sim.shard``) shards the bulk replays."""
-    from da4ml_core.ir import Program
-
     design_dir = Path(design_dir)
     workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix='verify-'))
     step = on_step or (lambda what, fn: fn())
     out = Checks()
-    prog = Program.from_json((design_dir / PROGRAM).read_text())
+    prog = load_program(design_dir)
     if (prog.n_in, prog.n_out) != (meta['n_in'], meta['n_out']):
         out.reasons.append(f'{PROGRAM} has {prog.n_in} inputs / {prog.n_out} outputs, metadata says '
                            f'{meta["n_in"]} / {meta["n_out"]}')
@@ -170,6 +168,8 @@ def verify_dir(outdir: Path, simulators, on_step=None, client=None) -> dict:
     outdir = Path(outdir)
     meta = load_metadata(outdir)
     report = read_report(outdir) if (outdir / REPORT).is_file() else {}
+    check_writable(outdir)
+    check_design_files(outdir, meta)
     step = on_step or (lambda what, fn: fn())
     found = check(outdir, meta, n_fresh=0, per_cycle=0, seed=1, simulators=simulators, on_step=step,
                   raise_errors=True, client=client)
