@@ -305,7 +305,10 @@ def cmd_report(args, out) -> int:
     if args.output is None:
         out.write(text)
     else:
-        args.output.write_text(text)
+        try:
+            args.output.write_text(text)
+        except OSError as err:
+            raise UsageError(f'-o {args.output}: cannot write ({err.strerror or err})') from None
         print(f'{len(rows)} designs -> {args.output}', file=out)
     return EXIT_MISMATCH if any((r.get('mismatches') or 0) > 0 for r in rows) else EXIT_OK
 
@@ -315,6 +318,9 @@ def cmd_release(args, out) -> int:
     spec design): verified again in both simulators, bundled only if everything passes."""
     if not args.outdir.is_dir():
         raise UsageError(f'{args.outdir}: no such directory')
+    from verif.flows.model_dir import check_writable
+
+    check_writable(args.bundle)  # now, not after minutes of simulation
     try:
         from verif.flows import release as gate
     except ImportError as err:

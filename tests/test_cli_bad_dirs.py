@@ -198,3 +198,12 @@ def test_unwritable_outdir_is_refused_before_any_work(model, converted, tmp_path
     with unwritable(copy):
         status, _, err = run(['verify', copy, '--simulators', 'icarus', '--scheduler', 'none'], capsys)
     assert status == cli.EXIT_USAGE and f'{copy}: cannot write in {copy}' in one_line_error(err)
+
+
+def test_unwritable_report_and_bundle_destinations(converted, tmp_path, capsys):
+    with unwritable(tmp_path / 'locked') as locked:
+        status, _, err = run(['report', converted, '-o', locked / 'designs.md'], capsys)
+        assert status == cli.EXIT_USAGE and f'-o {locked / "designs.md"}: cannot write' in one_line_error(err)
+        status, out, err = run(['release', converted, '--out', locked / 'bundle', '--scheduler', 'none'], capsys)
+        assert status == cli.EXIT_USAGE and out == ''
+        assert f'{locked / "bundle"}: cannot write in {locked}' in one_line_error(err)
