@@ -4,9 +4,9 @@
     da4ml-core demo [--out DIR]         the same, keeping the design in DIR
     da4ml-core convert MODEL OUTDIR [--latency-cutoff N] [--hard-dc N] [--input-kif K I F]
                                         [--verify icarus,verilator] [-n N] [--data NPZ]
-    da4ml-core verify OUTDIR [--simulators icarus,verilator]
+    da4ml-core verify OUTDIR [--simulators icarus,verilator] [--sample icarus=N]
     da4ml-core report DIR... [-o FILE.json|.csv|.md]
-    da4ml-core release OUTDIR --out BUNDLE [--vectors N]   the release gate (verif.flows.release)
+    da4ml-core release OUTDIR --out BUNDLE [--vectors N] [--sample icarus=N]   the release gate
 
 MODEL is a ``.keras`` file, or ``example`` for the bundled one. Exit status:
 
@@ -42,6 +42,9 @@ REPORT_COLUMNS = ('design', 'model', 'n_in', 'n_out', 'luts', 'ffs', 'cost', 'la
 SCHEDULER_HELP = ("where the simulations run: 'local' (default: an embedded Dask LocalCluster, one worker per "
                   "core), 'none' (in this process), or the address of a running Dask scheduler (tcp://host:port)")
 
+SAMPLE_HELP = ("big designs: SIMULATOR runs every structured vector (extremes, corner mixes, ties) plus N of the "
+               "others, evenly spread (e.g. icarus=2000); repeatable; default: every vector on every simulator")
+
 __all__ = ['main']
 
 
@@ -58,6 +61,15 @@ def _simulators(text: str) -> list[str]:
     if bad or not names:
         raise argparse.ArgumentTypeError(f'simulators must be a comma-separated subset of {",".join(SIMULATORS)}')
     return list(dict.fromkeys(names))
+
+
+def _sample(text: str) -> tuple[str, int]:
+    sim, _, count = text.partition('=')
+    sim = sim.strip().lower()
+    if sim not in SIMULATORS or not count.strip().isdigit():
+        raise argparse.ArgumentTypeError(f'--sample {text!r}: expected SIMULATOR=N with SIMULATOR one of '
+                                         f'{",".join(SIMULATORS)} and N >= 0, e.g. icarus=2000')
+    return sim, int(count)
 
 
 def _positive(text: str) -> int:
@@ -97,11 +109,15 @@ def _parser() -> argparse.ArgumentParser:
                    help='refuse models where Keras float32 may be inexact (exit 3) instead of warning')
     c.add_argument('--clock-period', type=float, default=5.0, help='ns, for the constraint files (default 5)')
     c.add_argument('--scheduler', default='local', help=SCHEDULER_HELP)
+    c.add_argument('--sample', type=_sample, action='append', default=None, metavar='SIM=N',
+                   help=SAMPLE_HELP)
 
     v = sub.add_parser('verify', help='re-run the stored vectors of a converted design')
     v.add_argument('outdir', type=Path)
     v.add_argument('--simulators', type=_simulators, default=list(SIMULATORS))
     v.add_argument('--scheduler', default='local', help=SCHEDULER_HELP)
+    v.add_argument('--sample', type=_sample, action='append', default=None, metavar='SIM=N',
+                   help=SAMPLE_HELP)
 
     r = sub.add_parser('report', help='summarise converted designs')
     r.add_argument('dirs', type=Path, nargs='+')
@@ -114,6 +130,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument('--per-cycle', type=int, default=None, help='per-cycle cocotb vectors per simulator')
     g.add_argument('--seed', type=int, default=None, help="stimulus seed (default: the spec's)")
     g.add_argument('--scheduler', default='local', help=SCHEDULER_HELP)
+    g.add_argument('--sample', type=_sample, action='append', default=None, metavar='SIM=N',
+                   help=SAMPLE_HELP)
     return p
 
 
@@ -204,11 +222,11 @@ def cmd_convert(args, out) -> int:
             meta = wf.write_design(conv, tmp, name, args.latency_cutoff, args.clock_period)
             x_data, labels = data if data is not None else (None, None)
             try:
-                rows, expected, X = wf.keras_vectors(conv, model, meta, args.n, x_data)
+                rows, expected, X, structured = wf.keras_vectors(conv, model, meta, args.n, x_data)
             except ValueError as err:
                 where = f'--data {args.data}' if args.data is not None else 'the example data'
                 raise UsageError(f'{where}: {_first_line(err)}') from err
-            wf.save_reference(tmp, rows, expected, X)
+            wf.save_reference(tmp, rows, expected, X, structured=structured)
             report = {'model': str(args.model), 'name': conv.name, 'conversion_seconds': conv.seconds,
                       'input_mode': conv.input_mode, 'layers': conv.layers,
                       'max_accumulator_bits': conv.max_accumulator_bits,
@@ -222,11 +240,11 @@ def cmd_convert(args, out) -> int:
     print(f'{conv.name}: {len(conv.program.ops)} ops, ~{meta["resources"]["luts"]} LUTs, {meta["resources"]["ffs"]} FFs, '
           f'latency {meta["latency_cycles"]} cycles; {len(rows)} vectors -> {args.outdir}', file=out)
     if args.verify:
-        return _verify(args.outdir, args.verify, out, args.scheduler)
+        return _verify(args.outdir, args.verify, out, args.scheduler, dict(args.sample or ()))
     return EXIT_OK
 
 
-def _verify(outdir: Path, simulators, out, scheduler: str = 'local') -> int:
+def _verify(outdir: Path, simulators, out, scheduler: str = 'local', samples: dict | None = None) -> int:
     from verif.flows import model_dir as wf
     from verif.flows.converted import verify_dir
     from verif.sim.shard import scheduler_client
@@ -235,16 +253,17 @@ def _verify(outdir: Path, simulators, out, scheduler: str = 'local') -> int:
         if not (outdir / f).is_file():
             raise UsageError(f'{outdir}: no {f} (not a directory written by da4ml-core convert)')
     with scheduler_client(scheduler) as client:
-        report = verify_dir(outdir, simulators, client=client)
+        report = verify_dir(outdir, simulators, client=client, samples=samples)
     v = report['verification']
     parts = [f'interpreter {v["interpreter"]["mismatches"]}', f'reference {v["reference"]["mismatches"]}']
-    parts += [f'{s} {r["mismatches"]}' for s, r in v['simulators'].items()]
+    parts += [f'{s} {r["mismatches"]}' + (f' (of {r["vectors"]} sampled)' if 'sample' in r else '')
+              for s, r in v['simulators'].items()]
     print(f'{outdir}: {v["vectors"]} vectors, mismatches vs Keras: {", ".join(parts)}', file=out)
     return EXIT_OK if report['mismatches'] == 0 else EXIT_MISMATCH
 
 
 def cmd_verify(args, out) -> int:
-    return _verify(args.outdir, args.simulators, out, args.scheduler)
+    return _verify(args.outdir, args.simulators, out, args.scheduler, dict(args.sample or ()))
 
 
 def _report_row(d: Path) -> dict:
@@ -330,7 +349,7 @@ def cmd_release(args, out) -> int:
     from verif.sim.shard import scheduler_client
 
     with scheduler_client(args.scheduler) as client:
-        result = gate.release(args.outdir, args.bundle, client=client, **kw)
+        result = gate.release(args.outdir, args.bundle, client=client, samples=dict(args.sample or ()), **kw)
     for run in result.report.get('runs', []):
         print(f'  {gate.run_line(run)}', file=out)
     if result.released:

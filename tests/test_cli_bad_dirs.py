@@ -18,25 +18,18 @@ import pytest
 os.environ.setdefault('KERAS_BACKEND', 'jax')
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 
-from support.cli import one_line_error, run
+from support.cli import SMALL_MODEL_KIF as KIF
+from support.cli import one_line_error, run, small_model
 
 from da4ml_core import cli
 
-KIF = ['--input-kif', '1', '2', '3']
 READ_BY_VERIFY = ('metadata.json', 'program.json', 'reference.npz')
 
 
 @pytest.fixture(scope='module')
 def model(tmp_path_factory) -> Path:
-    import keras
-    from hgq.layers import QDense
-    from hgq.quantizer.config import QuantizerConfig
-
-    keras.utils.set_random_seed(3)
     path = tmp_path_factory.mktemp('m') / 'small.keras'
-    inp = keras.Input((5,))
-    iq = QuantizerConfig('kif', 'datalane', overflow_mode='SAT', round_mode='RND', i0=2, f0=3)
-    keras.Model(inp, QDense(3, iq_conf=iq, name='d')(inp), name='tiny_net').save(path)
+    small_model(path)
     return path
 
 

@@ -21,3 +21,19 @@ def one_line_error(err: str) -> str:
     assert len(lines) == 1 and lines[0].startswith('da4ml-core: error: '), err
     assert 'Traceback' not in err
     return lines[0]
+
+
+SMALL_MODEL_KIF = ('--input-kif', '1', '2', '3')
+
+
+def small_model(path) -> None:
+    """Save a 5-input, 3-output HGQ2 QDense model (SAT / RND input quantizer) to ``path``; it
+    converts in seconds and needs ``SMALL_MODEL_KIF`` for its ports."""
+    import keras
+    from hgq.layers import QDense
+    from hgq.quantizer.config import QuantizerConfig
+
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((5,))
+    iq = QuantizerConfig('kif', 'datalane', overflow_mode='SAT', round_mode='RND', i0=2, f0=3)
+    keras.Model(inp, QDense(3, iq_conf=iq, name='d')(inp), name='tiny_net').save(path)

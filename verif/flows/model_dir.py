@@ -6,7 +6,8 @@ An output directory holds the design (``write_verilog``: ``<name>.v``, primitive
 - ``program.json``   the DAIS program (``Program.from_json``);
 - ``reference.npz``  test vectors: ``inputs`` (bus integers, one column per input field) and
   ``expected`` (the output integers Keras's ``model.predict`` gives for them), ``x`` (the
-  float inputs the bus words stand for), optional ``labels``;
+  float inputs the bus words stand for), ``structured`` (which rows are the stimulus
+  generator's structured ones: extremes, corner mixes, ties), optional ``labels``;
 - ``report.json``    what was converted and measured (conversion, resources, latency,
   vector counts and mismatches per checker).
 
@@ -145,23 +146,30 @@ def check_design_files(outdir: Path, meta: dict) -> None:
 def keras_vectors(conv, model, meta: dict, n_random: int, x_data=None, seed: int = 1):
     """Test vectors: the data rows (at the port precision), then the stimulus generator's rows
     (field extremes, corner mixes, ``n_random`` uniform bus words); expected outputs from
-    ``model.predict``. Returns (rows, expected, X)."""
-    parts = []
+    ``model.predict``. Returns (rows, expected, X, structured): ``structured`` marks the
+    generator's structured rows, which every simulator runs under a sampling policy."""
+    fields = buses(meta)[0].fields
+    parts, marks = [], []
     if x_data is not None:
         parts.append(floats_to_bus(meta, conv.flatten_inputs(x_data)))
+        marks.append(np.zeros(len(parts[0]), bool))
     if n_random > 0 or not parts:
-        parts.append(stimulus(buses(meta)[0].fields, n_random, seed, n_mixes=N_CORNER_MIXES))
+        parts.append(stimulus(fields, n_random, seed, n_mixes=N_CORNER_MIXES))
+        n_structured = len(stimulus(fields, 0, seed, n_mixes=N_CORNER_MIXES))
+        marks.append(np.arange(len(parts[-1])) < n_structured)
     rows = np.concatenate(parts)
     X = bus_to_floats(meta, rows)
     xs = conv.split_inputs(X.astype(np.float32))
     y = model.predict(xs if len(xs) > 1 else xs[0], verbose=0, batch_size=8192)
     ys = y if isinstance(y, list) else [y]
     Y = np.concatenate([np.asarray(a, dtype=np.float64).reshape(len(X), -1) for a in ys], axis=1)
-    return rows, outputs_to_bus(meta, Y), X
+    return rows, outputs_to_bus(meta, Y), X, np.concatenate(marks)
 
 
-def save_reference(outdir: Path, rows, expected, X, labels=None) -> None:
+def save_reference(outdir: Path, rows, expected, X, labels=None, structured=None) -> None:
     extra = {} if labels is None else {'labels': np.asarray(labels)}
+    if structured is not None:
+        extra['structured'] = np.asarray(structured, dtype=bool)
     np.savez_compressed(Path(outdir) / REFERENCE, inputs=rows, expected=expected, x=X, **extra)
 
 
