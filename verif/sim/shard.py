@@ -76,13 +76,14 @@ def _run_shard(built, design: Design, rows: np.ndarray, first: int, seed: int) -
 def replay_sharded(design: Design, rows, simulator: str, workdir: Path | str, client, *, n_shards: int | None = None,
                    seed: int = 1, optimize: bool = False, cache_root: Path | str | None = None) -> Replay:
     """:func:`~verif.sim.replay.replay` of one design with its vectors split into shards run by
-    ``client``'s workers (default: two shards per worker); outputs merged in vector order.
-    ``run_seconds`` is the wall time of the parallel stage."""
+    ``client``'s workers (default: one shard per worker: every shard pays the simulator's start-up
+    and design load); outputs merged in vector order. The build is the one an unsharded replay of
+    all the rows uses, so the shard count never causes a rebuild. ``run_seconds`` is the wall time
+    of the parallel stage."""
     rows = as_rows(rows, len(design.in_bus.fields), f'inputs of {design.name}')
     workers = len(client.scheduler_info().get('workers', {})) or 1
-    bounds = shard_bounds(len(rows), n_shards or 2 * workers)
-    depth = max(hi - lo for lo, hi in bounds)
-    built = build_replay([design], depth, simulator, workdir, optimize=optimize, cache_root=cache_root)
+    bounds = shard_bounds(len(rows), n_shards or workers)
+    built = build_replay([design], len(rows), simulator, workdir, optimize=optimize, cache_root=cache_root)
     t0 = time.perf_counter()
     futures = [client.submit(_run_shard, built, design, rows[lo:hi], lo, seed, pure=False,
                              key=f'replay-{design.name}-{simulator}-{lo}-{hi}-{os.getpid()}-{time.time_ns()}')
