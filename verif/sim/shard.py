@@ -98,6 +98,8 @@ def submit_sharded(design: Design, rows, simulator: str, workdir: Path | str, cl
     built = build_replay([design], len(rows), simulator, workdir, optimize=optimize, cache_root=cache_root)
     run = ShardedRun(design, simulator, built, bounds, [], time.perf_counter())
     for lo, hi in bounds:
+        # the rows travel inside the task, not scattered ahead: a worker that dies would take
+        # scattered data with it, and the shard could not be retried elsewhere
         fut = client.submit(_run_shard, built, design, rows[lo:hi], lo, seed, pure=False,
                             key=f'replay-{design.name}-{simulator}-{lo}-{hi}-{os.getpid()}-{time.time_ns()}')
         fut.add_done_callback(lambda _f: run.finished.append(time.perf_counter()))
