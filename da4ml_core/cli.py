@@ -259,6 +259,10 @@ def _verify(outdir: Path, simulators, out, scheduler: str = 'local', samples: di
     parts += [f'{s} {r["mismatches"]}' + (f' (of {r["vectors"]} sampled)' if 'sample' in r else '')
               for s, r in v['simulators'].items()]
     print(f'{outdir}: {v["vectors"]} vectors, mismatches vs Keras: {", ".join(parts)}', file=out)
+    for s, r in v['simulators'].items():  # what the simulations cost: big designs are dominated by builds
+        built = 'cached build' if not r.get('rebuilt', True) else f'build {r.get("build_seconds", 0):.1f} s'
+        print(f'  {s}: {built}, {r["vectors"]} vectors in {r.get("run_seconds", 0):.1f} s '
+              f'({r.get("vectors_per_second", 0):,} vectors/s)', file=out)
     return EXIT_OK if report['mismatches'] == 0 else EXIT_MISMATCH
 
 
