@@ -236,13 +236,14 @@ def _fake_gate(monkeypatch, released: bool):
 
 def test_release_calls_the_gate(capsys, tmp_path, monkeypatch):
     seen = _fake_gate(monkeypatch, released=True)
-    status, out, _ = run(['release', tmp_path, '--out', tmp_path / 'b', '--vectors', '2000', '--scheduler', 'none'],
-                         capsys)
+    status, out, _ = run(['release', tmp_path, '--out', tmp_path / 'b', '--vectors', '2000', '--scheduler', 'none',
+                          '--sample', 'icarus=300'], capsys)
     assert status == 0 and f'RELEASED {tmp_path / "b"}' in out and 'icarus 11.0 bulk' in out
-    assert seen == [(tmp_path, tmp_path / 'b', {'n_vectors': 2000, 'client': None})]
+    assert seen == [(tmp_path, tmp_path / 'b', {'n_vectors': 2000, 'client': None, 'samples': {'icarus': 300}})]
     seen = _fake_gate(monkeypatch, released=False)
     status, out, _ = run(['release', tmp_path, '--out', tmp_path / 'c', '--scheduler', 'none'], capsys)
-    assert status == 1 and 'REFUSED' in out and '- lint is not clean' in out and seen[0][2] == {'client': None}
+    assert status == 1 and 'REFUSED' in out and '- lint is not clean' in out
+    assert seen[0][2] == {'client': None, 'samples': {}}
     status, _, err = run(['release', tmp_path / 'missing', '--out', tmp_path / 'd'], capsys)
     assert status == 2 and 'no such directory' in one_line_error(err)
 
