@@ -1,0 +1,108 @@
+"""write_verilog's ``interface`` option without a simulator: the bare output is the one from before
+the option existed, byte for byte; the wrappers' files, metadata and errors.
+
+The bare digests below were taken from the emitter as it was before ``interface`` was added
+(same programs, same arguments). They change only when the bare output changes; if that is
+intended, regenerate them and say why in the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from support.programs import every_opcode_program
+
+from da4ml_core.emit import INTERFACES, UnsupportedInterface, write_verilog, write_vhdl
+
+BARE_DIGESTS = {  # latency_cutoff -> sha256 over (file name, bytes) of every written file, sorted by name
+    None: '9a2c2aaedb49f8b7b53f9839fc8b9711866bde16bccfe2cd9fcf89d98a2a1ae6',
+    0: '39446c3866156b240f9e33699ac6e62e5ecd78c0b8c9d84c784d7a83820e5a96',
+    1: 'f589d8bcd36bc7d1a37054294034287af03586eda685d8037200bceef7dc41cd',
+    2: '4d15cd30a97843ecfe63744a48810aed4e88c4b485c62ca147f3562c61398d76',
+}
+
+
+def _digest(paths) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths, key=lambda p: p.name):
+        h.update(p.name.encode() + b'\0' + p.read_bytes() + b'\0')
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize('cutoff', sorted(BARE_DIGESTS, key=str))
+def test_bare_is_byte_identical_to_before(tmp_path, cutoff):
+    prog = every_opcode_program()
+    default = write_verilog(prog, tmp_path / 'default', name='every_op', latency_cutoff=cutoff)
+    bare = write_verilog(prog, tmp_path / 'bare', name='every_op', latency_cutoff=cutoff, interface='bare')
+    assert _digest(default) == _digest(bare) == BARE_DIGESTS[cutoff]
+    # the digest sees a change: the same design with a wrapper does not match it
+    valid = write_verilog(prog, tmp_path / 'valid', name='every_op', latency_cutoff=cutoff, interface='valid')
+    assert _digest(valid) != BARE_DIGESTS[cutoff]
+
+
+@pytest.mark.parametrize('interface', ['valid', 'axis'])
+@pytest.mark.parametrize('cutoff', [None, 0, 2, 100])
+def test_wrapper_files_and_metadata(tmp_path, interface, cutoff):
+    prog = every_opcode_program()
+    paths = write_verilog(prog, tmp_path, name='every_op', latency_cutoff=cutoff, interface=interface)
+    assert [p.name for p in paths[:2]] == ['every_op.v', 'every_op_core.v']
+    meta = json.loads((tmp_path / 'metadata.json').read_text())
+    itf = meta['interface']
+    assert meta['top'] == 'every_op' and meta['sources'][-2:] == ['every_op_core.v', 'every_op.v']
+    assert meta['clocked'] is True and itf['kind'] == interface and itf['core'] == 'every_op_core'
+    write_verilog(prog, tmp_path / 'bare', name='every_op', latency_cutoff=cutoff)
+    plain = json.loads((tmp_path / 'bare' / 'metadata.json').read_text())
+    # the core's own numbers are those of the bare design
+    assert meta['register_bits'] == plain['register_bits'] and meta['inputs'] == plain['inputs']
+    core = (tmp_path / 'every_op_core.v').read_text()
+    wrapper = (tmp_path / 'every_op.v').read_text()
+    staged = plain['latency_cycles'] > 0 and 'always @(posedge clk)' in (tmp_path / 'bare' / 'every_op.v').read_text()
+    assert itf['core_latency_cycles'] == (plain['latency_cycles'] if staged else 0)
+    assert ('input  wire ce,' in core) == staged and ('if (ce)' in core) == staged
+    extra = 1 if interface == 'axis' else 0
+    assert meta['latency_cycles'] == itf['latency_cycles'] == max(itf['core_latency_cycles'], 1 - extra) + extra
+    assert 'module every_op (' in wrapper and 'every_op_core core (' in wrapper
+    if interface == 'axis':
+        t = itf['tdata']
+        assert t['s_axis_tdata_width'] % 8 == 0 and 0 <= t['s_axis_tdata_width'] - meta['inp_width'] < 8
+        assert t['m_axis_tdata_width'] % 8 == 0 and 0 <= t['m_axis_tdata_width'] - meta['out_width'] < 8
+        assert f"input  wire [{t['s_axis_tdata_width'] - 1}:0] s_axis_tdata," in wrapper
+        assert itf['reset'] == {'port': 'aresetn', 'active': 'low', 'synchronous': True,
+                                'clears': ['valid chain', 'skid buffer', 's_axis_tready']}
+        assert 's_axis_*[*]' in (tmp_path / 'every_op_quartus.tcl').read_text()
+    else:
+        assert itf['reset']['port'] == 'rst' and itf['reset']['active'] == 'high'
+        assert {'clk', 'rst', 'ce', 'in_valid', 'inp', 'out_valid', 'out'} == set(itf['ports'])
+    assert 'create_clock -name clk' in (tmp_path / 'every_op.xdc').read_text()
+
+
+def test_wrappers_are_reproducible(tmp_path):
+    prog = every_opcode_program()
+    for itf in ('valid', 'axis'):
+        a = write_verilog(prog, tmp_path / f'{itf}a', latency_cutoff=2, interface=itf)
+        b = write_verilog(prog, tmp_path / f'{itf}b', latency_cutoff=2, interface=itf)
+        assert _digest(a) == _digest(b)
+
+
+@pytest.mark.parametrize('value, exc, words', [
+    ('axi', ValueError, "interface='axi' is not one of bare, valid, axis"),
+    ('', ValueError, "interface='' is not one of"),
+    (1, TypeError, 'interface must be a str, got int: 1'),
+    (None, TypeError, 'interface must be a str, got NoneType'),
+])
+def test_bad_interface(tmp_path, value, exc, words):
+    with pytest.raises(exc, match=words.replace('(', r'\(')):
+        write_verilog(every_opcode_program(), tmp_path / 'x', interface=value)
+    assert not (tmp_path / 'x').exists()
+    assert INTERFACES == ('bare', 'valid', 'axis')
+
+
+@pytest.mark.parametrize('interface', ['valid', 'axis'])
+def test_vhdl_has_the_bare_interface_only(tmp_path, interface):
+    with pytest.raises(UnsupportedInterface, match=f"interface='{interface}': write_vhdl writes the 'bare'"):
+        write_vhdl(every_opcode_program(), tmp_path / 'x', interface=interface)
+    assert issubclass(UnsupportedInterface, ValueError) and not (tmp_path / 'x').exists()
+    write_vhdl(every_opcode_program(), tmp_path / 'ok', interface='bare')
+    assert (tmp_path / 'ok' / 'top.vhd').is_file()
