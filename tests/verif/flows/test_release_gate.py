@@ -48,8 +48,9 @@ def test_good_design_is_released(good_design, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert 'RELEASED' in res.stdout
     manifest = json.loads((out / release.MANIFEST).read_text())
-    files = sorted(p.name for p in out.iterdir())
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file())
     assert sorted([*manifest['files'], release.MANIFEST]) == files
+    assert {'tb/stimulus.hex', 'tb/expected.hex', 'tb/bundle_tb.py', 'tb/test_gate_dut.py', 'pytest.ini'} <= set(files)
     for name, digest in manifest['files'].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest, name
     for name in json.loads((good_design / 'metadata.json').read_text())['sources']:
