@@ -104,6 +104,8 @@ MUTANTS = {
                               'wire pop = m_axis_tvalid;'),
     'reset clears nothing': ('valid', 'cmvm.v', "if (rst) valid_chain <=", "if (1'b0) valid_chain <="),
     'core ignores ce': ('valid', 'cmvm_core.v', 'always @(posedge clk) if (ce) begin', 'always @(posedge clk) begin'),
+    'tvalid withdrawn': ('axis', 'cmvm.v', "assign m_axis_tvalid = count != 2'd0;",
+                         "assign m_axis_tvalid = count != 2'd0 & ce;"),
 }
 
 
@@ -127,6 +129,13 @@ def test_tready_tied_high_is_caught(simulator, tmp_path):
 @pytest.mark.parametrize('name', ['m_axis_tready ignored', 'reset clears nothing', 'core ignores ce'])
 def test_other_mutants_are_caught(simulator, tmp_path, name):
     _mutant_fails(tmp_path, simulator, name)
+
+
+@pytest.mark.parametrize('simulator', ['icarus'])
+def test_withdrawn_tvalid_is_caught(simulator, tmp_path):
+    """No beat is lost, but a waiting m_axis beat drops tvalid: an AXI4-Stream violation."""
+    problems = _mutant_fails(tmp_path, simulator, 'tvalid withdrawn')
+    assert any('not held' in p for p in problems), problems
 
 
 # ------------------------------------------------------------------ the converted jet tagger

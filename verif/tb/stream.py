@@ -27,13 +27,15 @@ import random
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, with_timeout
 
 from verif.hdl.files import load_vectors
 
 MAX_REPORTED = 8
 PAUSE = 0.3  # probability of a stalled cycle on each side
 RESET_CYCLES = 3
+CYCLES_PER_BEAT = 40  # time limit: a stream slower than this (a deadlock) fails
+PERIOD_NS = 10
 
 
 def _bit(handle) -> int:
@@ -55,7 +57,9 @@ class Recorder:
         self.edges = 0  # edges counted (valid: only those with ce high)
         self.held_in = 0  # edges on which an offered input beat was not taken
         self.held_out = 0  # edges on which an output beat waited
+        self.unstable: list[str] = []  # AXI4-Stream: a waiting master beat changed or was withdrawn
         self._in_reset = False
+        self._waiting = None  # (tdata, tlast) of the m_axis beat that was not taken at the last edge
 
     def _sample(self) -> tuple[bool, bool, bool, bool, bool]:
         """(reset, beat in, beat out, input held back, output held back) at this edge."""
@@ -87,10 +91,22 @@ class Recorder:
                 self.outputs.append((self.epoch, self.edges, self._word(out_data), _bit(d.m_axis_tlast) if axis else 0))
             self.held_in += held_in
             self.held_out += held_out
+            if axis:
+                self._check_stable(reset, out_data)
+                self._waiting = (self._word(out_data), _bit(d.m_axis_tlast)) if held_out and not reset else None
             self.edges += 1 if axis else _bit(d.ce)
             if reset and not self._in_reset:
                 self.epoch += 1
             self._in_reset = reset
+
+    def _check_stable(self, reset: bool, out_data) -> None:
+        """Once m_axis_tvalid is high it stays high, with tdata and tlast unchanged, until taken."""
+        if self._waiting is None or reset:
+            return
+        now = (self._word(out_data), _bit(self.dut.m_axis_tlast))
+        if not _bit(self.dut.m_axis_tvalid) or now != self._waiting:
+            self.unstable.append(f'edge {self.edges}: m_axis beat {self._waiting} not held (now tvalid '
+                                 f'{_bit(self.dut.m_axis_tvalid)}, beat {now})')
 
     def in_epoch(self, beats, epoch: int | None = None):
         epoch = self.epoch if epoch is None else epoch
@@ -112,7 +128,7 @@ async def pulse_reset(dut, kind: str, cycles: int = RESET_CYCLES) -> None:
 def check(vf, table: dict[int, int], rec: Recorder, in_flight: int) -> dict:
     """Compare the recorded beats with the oracle's words epoch by epoch; return the summary."""
     in_mask = (1 << vf.in_bus.width) - 1
-    problems = []
+    problems = rec.unstable[:MAX_REPORTED]
     summary = {'epochs': [], 'held_in_edges': rec.held_in, 'held_out_edges': rec.held_out}
     for e in range(rec.epoch + 1):
         final = e == rec.epoch
@@ -147,10 +163,9 @@ def _lookup(vf) -> dict[int, int]:
     return table
 
 
-async def _valid_test(dut, vf, table, rng: random.Random, n_resets: int) -> dict:
+async def _valid_test(dut, vf, table, rng: random.Random, n_resets: int, rec: Recorder) -> dict:
     """Present the words with random bubbles on in_valid and random low ce, a word staying on
     inp until an edge takes it; pulse the reset at evenly spaced points with beats in flight."""
-    rec = Recorder(dut, 'valid')
     dut.rst.value, dut.ce.value, dut.in_valid.value, dut.inp.value = 1, 1, 0, 0
     await ClockCycles(dut.clk, RESET_CYCLES)
     dut.rst.value = 0
@@ -196,10 +211,9 @@ def _pauses(rng: random.Random):
     return (rng.random() < PAUSE for _ in itertools.count())
 
 
-async def _axis_test(dut, vf, table, rng: random.Random, n_resets: int) -> dict:
+async def _axis_test(dut, vf, table, rng: random.Random, n_resets: int, rec: Recorder) -> dict:
     from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
-    rec = Recorder(dut, 'axis')
     dut.aresetn.value = 0
     await ClockCycles(dut.clk, RESET_CYCLES)  # tready and tvalid are known from the first reset edge on
     # one whole bus word per tdata item; the models get no reset: the wrapper must refuse beats
@@ -259,9 +273,16 @@ async def check_stream(dut):
     kind = os.environ['DA4ML_TB_INTERFACE']
     n_resets = int(os.environ.get('DA4ML_TB_RESETS', '1'))
     rng = random.Random(cocotb.RANDOM_SEED)
-    Clock(dut.clk, 10, unit='ns').start()
+    Clock(dut.clk, PERIOD_NS, unit='ns').start()
     test = {'valid': _valid_test, 'axis': _axis_test}[kind]
-    summary = await test(dut, vf, table, rng, n_resets)
+    rec = Recorder(dut, kind)
+    limit = (len(vf.inputs) + 50 * (n_resets + 1)) * CYCLES_PER_BEAT + 100 * vf.latency
+    try:
+        summary = await with_timeout(test(dut, vf, table, rng, n_resets, rec), limit * PERIOD_NS, 'ns')
+    except SimTimeoutError:
+        summary = check(vf, table, rec, vf.latency + 1)
+        summary['problems'].insert(0, f'timed out after {limit} cycles (a deadlock?): {len(rec.inputs)} of '
+                                      f'{len(vf.inputs)} beats went in, {len(rec.outputs)} came out')
     if os.environ.get('DA4ML_TB_OBSERVED'):
         with open(os.environ['DA4ML_TB_OBSERVED'], 'w') as fh:
             json.dump(summary, fh)
