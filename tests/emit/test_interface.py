@@ -106,3 +106,20 @@ def test_vhdl_has_the_bare_interface_only(tmp_path, interface):
     assert issubclass(UnsupportedInterface, ValueError) and not (tmp_path / 'x').exists()
     write_vhdl(every_opcode_program(), tmp_path / 'ok', interface='bare')
     assert (tmp_path / 'ok' / 'top.vhd').is_file()
+
+
+def test_release_gate_refuses_a_wrapped_design(tmp_path):
+    """The gate's bulk and per-cycle paths drive flat buses: a wrapped design is refused by name,
+    before anything is simulated or written."""
+    import numpy as np
+
+    from verif.flows import release
+
+    prog = every_opcode_program()
+    write_verilog(prog, tmp_path / 'd', name='every_op', latency_cutoff=2, interface='axis')
+    (tmp_path / 'd' / 'program.json').write_text(prog.to_json())
+    np.savez(tmp_path / 'd' / 'reference.npz', inputs=np.zeros((1, 2)), expected=np.zeros((1, 8)))
+    result = release.release(tmp_path / 'd', tmp_path / 'bundle')
+    assert not result.released and not (tmp_path / 'bundle').exists()
+    assert result.reasons == [f'{tmp_path / "d"}: written with a valid / axis wrapper; the gate releases bare '
+                              'designs (flat inp / out buses) only (a wrapper is checked by da4ml-core verify)']
