@@ -15,7 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from support.programs import every_opcode_program
+from support.strategies import programs
 
 from da4ml_core.cmvm import solve
 from da4ml_core.emit import write_verilog
@@ -74,6 +77,18 @@ def test_every_opcode_streams(simulator, tmp_path, interface):
     design, rows, expected = _vectors(prog, tmp_path, 120, seed=9)
     assert design.out_bus.width > 64
     _stream_ok(design, interface, rows, expected, simulator, resets=1)
+
+
+@settings(max_examples=3, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(prog=programs(), cutoff=st.sampled_from([None, 0, 1, 3]), interface=st.sampled_from(INTERFACES),
+       seed=st.integers(0, 2**16))
+def test_random_programs_stream(simulator, tmp_path_factory, prog, cutoff, interface, seed):
+    """Random programs (every opcode, zero-width values, constant outputs) behind a wrapper."""
+    out = tmp_path_factory.mktemp('prog')
+    write_verilog(prog, out, name='prog', latency_cutoff=cutoff, interface=interface)
+    design, rows, expected = _vectors(prog, out, 60, seed=seed)
+    res = sim.stream(design, interface, rows, expected, simulator, resets=1, seed=seed)
+    assert res.passed and sum(e['in'] for e in res.summary['epochs']) == len(rows), res.summary
 
 
 @pytest.mark.parametrize('interface', INTERFACES)

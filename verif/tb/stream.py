@@ -28,6 +28,7 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, with_timeout
+from cocotb.types import Logic
 
 from verif.hdl.files import load_vectors
 
@@ -76,7 +77,9 @@ class Recorder:
     @staticmethod
     def _word(handle) -> int:
         value = handle.value
-        return value.to_unsigned() if value.is_resolvable else -1  # -1: x / z bits
+        if not value.is_resolvable:
+            return -1  # x / z bits
+        return int(value) if isinstance(value, Logic) else value.to_unsigned()  # a 1-bit port reads as a Logic
 
     async def run(self):
         d = self.dut
