@@ -5,9 +5,9 @@
     da4ml-core convert MODEL OUTDIR [--latency-cutoff N] [--hard-dc N] [--input-kif K I F]
                                         [--interface bare|valid|axis]
                                         [--verify icarus,verilator] [-n N] [--data NPZ]
-    da4ml-core verify OUTDIR [--simulators icarus,verilator]
+    da4ml-core verify OUTDIR [--simulators icarus,verilator] [--sample icarus=N]
     da4ml-core report DIR... [-o FILE.json|.csv|.md]
-    da4ml-core release OUTDIR --out BUNDLE [--vectors N]   the release gate (verif.flows.release)
+    da4ml-core release OUTDIR --out BUNDLE [--vectors N] [--sample icarus=N]   the release gate
 
 MODEL is a ``.keras`` file, or ``example`` for the bundled one. Exit status:
 
@@ -44,6 +44,9 @@ REPORT_COLUMNS = ('design', 'model', 'n_in', 'n_out', 'luts', 'ffs', 'cost', 'la
 SCHEDULER_HELP = ("where the simulations run: 'local' (default: an embedded Dask LocalCluster, one worker per "
                   "core), 'none' (in this process), or the address of a running Dask scheduler (tcp://host:port)")
 
+SAMPLE_HELP = ("big designs: SIMULATOR runs every structured vector (extremes, corner mixes, ties) plus N of the "
+               "others, evenly spread (e.g. icarus=2000); repeatable; default: every vector on every simulator")
+
 __all__ = ['main']
 
 
@@ -60,6 +63,15 @@ def _simulators(text: str) -> list[str]:
     if bad or not names:
         raise argparse.ArgumentTypeError(f'simulators must be a comma-separated subset of {",".join(SIMULATORS)}')
     return list(dict.fromkeys(names))
+
+
+def _sample(text: str) -> tuple[str, int]:
+    sim, _, count = text.partition('=')
+    sim = sim.strip().lower()
+    if sim not in SIMULATORS or not count.strip().isdigit():
+        raise argparse.ArgumentTypeError(f'--sample {text!r}: expected SIMULATOR=N with SIMULATOR one of '
+                                         f'{",".join(SIMULATORS)} and N >= 0, e.g. icarus=2000')
+    return sim, int(count)
 
 
 def _positive(text: str) -> int:
@@ -102,11 +114,15 @@ def _parser() -> argparse.ArgumentParser:
                    help='ports: bare (clk, inp, out; default), valid (in_valid / out_valid, rst, ce) or axis '
                         '(AXI4-Stream); see the README')
     c.add_argument('--scheduler', default='local', help=SCHEDULER_HELP)
+    c.add_argument('--sample', type=_sample, action='append', default=None, metavar='SIM=N',
+                   help=SAMPLE_HELP)
 
     v = sub.add_parser('verify', help='re-run the stored vectors of a converted design')
     v.add_argument('outdir', type=Path)
     v.add_argument('--simulators', type=_simulators, default=list(SIMULATORS))
     v.add_argument('--scheduler', default='local', help=SCHEDULER_HELP)
+    v.add_argument('--sample', type=_sample, action='append', default=None, metavar='SIM=N',
+                   help=SAMPLE_HELP)
 
     r = sub.add_parser('report', help='summarise converted designs')
     r.add_argument('dirs', type=Path, nargs='+')
@@ -119,6 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument('--per-cycle', type=int, default=None, help='per-cycle cocotb vectors per simulator')
     g.add_argument('--seed', type=int, default=None, help="stimulus seed (default: the spec's)")
     g.add_argument('--scheduler', default='local', help=SCHEDULER_HELP)
+    g.add_argument('--sample', type=_sample, action='append', default=None, metavar='SIM=N',
+                   help=SAMPLE_HELP)
     return p
 
 
@@ -186,6 +204,7 @@ def cmd_convert(args, out) -> int:
 
     kif = _input_kif(args.input_kif)
     data = _load_data(args.data) if args.data is not None else None
+    wf.check_writable(args.outdir)  # before the conversion, not after it
     opts = {} if args.hard_dc is None else {'hard_dc': args.hard_dc}
     with _model_path(args.model) as (path, example_data):
         if data is None and example_data is not None:
@@ -203,33 +222,34 @@ def cmd_convert(args, out) -> int:
         for w in caught:
             if issubclass(w.category, Float32Warning):
                 print(f'da4ml-core: warning: {_first_line(w.message)}', file=sys.stderr)
-        args.outdir.mkdir(parents=True, exist_ok=True)
-        name = args.name or wf.verilog_name(conv.name)
-        meta = wf.write_design(conv, args.outdir, name, args.latency_cutoff, args.clock_period, args.interface)
-        x_data, labels = data if data is not None else (None, None)
-        try:
-            rows, expected, X = wf.keras_vectors(conv, model, meta, args.n, x_data)
-        except ValueError as err:
-            raise UsageError(f'--data: {_first_line(err)}') from err
-        wf.save_reference(args.outdir, rows, expected, X)
-        report = {'model': str(args.model), 'name': conv.name, 'conversion_seconds': conv.seconds,
-                  'input_mode': conv.input_mode, 'layers': conv.layers,
-                  'max_accumulator_bits': conv.max_accumulator_bits,
-                  'float32_issues': [str(i) for i in conv.float32_issues],
-                  'data_vectors': 0 if x_data is None else len(x_data), **wf.design_summary(meta)}
-        if x_data is not None and labels is not None:
-            y = conv.predict(x_data)
-            report['accuracy'] = float(np.mean(np.argmax(np.reshape(y, (len(y), -1)), axis=1) == labels))
-        report['vectors'] = len(rows)
-        wf.write_report(args.outdir, report)
+        with wf.staged(args.outdir) as tmp:  # nothing lands in OUTDIR unless every file is written
+            name = args.name or wf.verilog_name(conv.name)
+            meta = wf.write_design(conv, tmp, name, args.latency_cutoff, args.clock_period, args.interface)
+            x_data, labels = data if data is not None else (None, None)
+            try:
+                rows, expected, X, structured = wf.keras_vectors(conv, model, meta, args.n, x_data)
+            except ValueError as err:
+                where = f'--data {args.data}' if args.data is not None else 'the example data'
+                raise UsageError(f'{where}: {_first_line(err)}') from err
+            wf.save_reference(tmp, rows, expected, X, structured=structured)
+            report = {'model': str(args.model), 'name': conv.name, 'conversion_seconds': conv.seconds,
+                      'input_mode': conv.input_mode, 'layers': conv.layers,
+                      'max_accumulator_bits': conv.max_accumulator_bits,
+                      'float32_issues': [str(i) for i in conv.float32_issues],
+                      'data_vectors': 0 if x_data is None else len(x_data), **wf.design_summary(meta)}
+            if x_data is not None and labels is not None:
+                y = conv.predict(x_data)
+                report['accuracy'] = float(np.mean(np.argmax(np.reshape(y, (len(y), -1)), axis=1) == labels))
+            report['vectors'] = len(rows)
+            wf.write_report(tmp, report)
     print(f'{conv.name}: {len(conv.program.ops)} ops, ~{meta["resources"]["luts"]} LUTs, {meta["resources"]["ffs"]} FFs, '
           f'latency {meta["latency_cycles"]} cycles; {len(rows)} vectors -> {args.outdir}', file=out)
     if args.verify:
-        return _verify(args.outdir, args.verify, out, args.scheduler)
+        return _verify(args.outdir, args.verify, out, args.scheduler, dict(args.sample or ()))
     return EXIT_OK
 
 
-def _verify(outdir: Path, simulators, out, scheduler: str = 'local') -> int:
+def _verify(outdir: Path, simulators, out, scheduler: str = 'local', samples: dict | None = None) -> int:
     from verif.flows import model_dir as wf
     from verif.flows.converted import verify_dir
     from verif.sim.shard import scheduler_client
@@ -240,10 +260,11 @@ def _verify(outdir: Path, simulators, out, scheduler: str = 'local') -> int:
     if 'interface' in json.loads((outdir / 'metadata.json').read_text()):
         return _verify_interface(outdir, simulators, out)
     with scheduler_client(scheduler) as client:
-        report = verify_dir(outdir, simulators, client=client)
+        report = verify_dir(outdir, simulators, client=client, samples=samples)
     v = report['verification']
     parts = [f'interpreter {v["interpreter"]["mismatches"]}', f'reference {v["reference"]["mismatches"]}']
-    parts += [f'{s} {r["mismatches"]}' for s, r in v['simulators'].items()]
+    parts += [f'{s} {r["mismatches"]}' + (f' (of {r["vectors"]} sampled)' if 'sample' in r else '')
+              for s, r in v['simulators'].items()]
     print(f'{outdir}: {v["vectors"]} vectors, mismatches vs Keras: {", ".join(parts)}', file=out)
     return EXIT_OK if report['mismatches'] == 0 else EXIT_MISMATCH
 
@@ -262,21 +283,23 @@ def _verify_interface(outdir: Path, simulators, out) -> int:
 
 
 def cmd_verify(args, out) -> int:
-    return _verify(args.outdir, args.simulators, out, args.scheduler)
+    return _verify(args.outdir, args.simulators, out, args.scheduler, dict(args.sample or ()))
 
 
 def _report_row(d: Path) -> dict:
     from verif.flows import model_dir as wf
+    from verif.hdl.design import METADATA, load_metadata
 
-    source = d / wf.REPORT if (d / wf.REPORT).is_file() else d / 'metadata.json'
-    if not source.is_file():
+    if (d / wf.REPORT).is_file():
+        rep = wf.read_report(d)
+    elif (d / METADATA).is_file():
+        meta = load_metadata(d)
+        try:
+            rep = wf.design_summary(meta)
+        except KeyError as err:
+            raise UsageError(f'{d / METADATA} has no {err}; write the design again with da4ml-core convert') from None
+    else:
         raise UsageError(f'{d}: no report.json or metadata.json')
-    try:
-        doc = json.loads(source.read_text())
-        rep = doc if source.name == wf.REPORT else wf.design_summary(doc)
-    except (ValueError, KeyError, TypeError) as err:
-        raise UsageError(f'{source}: not a readable {source.name} ({_first_line(err)}); write it again with '
-                         f'da4ml-core convert') from None
     row = {k: rep.get(k) for k in REPORT_COLUMNS}
     row['design'] = rep.get('top', d.name)
     row['model'] = rep.get('model', '')
@@ -321,7 +344,10 @@ def cmd_report(args, out) -> int:
     if args.output is None:
         out.write(text)
     else:
-        args.output.write_text(text)
+        try:
+            args.output.write_text(text)
+        except OSError as err:
+            raise UsageError(f'-o {args.output}: cannot write ({err.strerror or err})') from None
         print(f'{len(rows)} designs -> {args.output}', file=out)
     return EXIT_MISMATCH if any((r.get('mismatches') or 0) > 0 for r in rows) else EXIT_OK
 
@@ -331,6 +357,9 @@ def cmd_release(args, out) -> int:
     spec design): verified again in both simulators, bundled only if everything passes."""
     if not args.outdir.is_dir():
         raise UsageError(f'{args.outdir}: no such directory')
+    from verif.flows.model_dir import check_writable
+
+    check_writable(args.bundle)  # now, not after minutes of simulation
     try:
         from verif.flows import release as gate
     except ImportError as err:
@@ -340,7 +369,7 @@ def cmd_release(args, out) -> int:
     from verif.sim.shard import scheduler_client
 
     with scheduler_client(args.scheduler) as client:
-        result = gate.release(args.outdir, args.bundle, client=client, **kw)
+        result = gate.release(args.outdir, args.bundle, client=client, samples=dict(args.sample or ()), **kw)
     for run in result.report.get('runs', []):
         print(f'  {gate.run_line(run)}', file=out)
     if result.released:

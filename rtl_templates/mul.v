@@ -17,14 +17,11 @@ module mul #(
     input  wire [WB-1:0] b,
     output wire [WO-1:0] out
 );
+    // conditions on parameters are folded at elaboration: no net exists only to be selected away
     localparam integer WI = ((WA + WB > WO) ? WA + WB : WO) + 1;
 
-    wire [WI-1:0] a_zx = {{(WI - WA) {1'b0}}, a};
-    wire [WI-1:0] a_sx = {{(WI - WA) {a[WA-1]}}, a};
-    wire [WI-1:0] b_zx = {{(WI - WB) {1'b0}}, b};
-    wire [WI-1:0] b_sx = {{(WI - WB) {b[WB-1]}}, b};
-    wire [WI-1:0] a_ext = (SA != 0) ? a_sx : a_zx;
-    wire [WI-1:0] b_ext = (SB != 0) ? b_sx : b_zx;
+    wire [WI-1:0] a_ext = (SA != 0) ? {{(WI - WA) {a[WA-1]}}, a} : {{(WI - WA) {1'b0}}, a};
+    wire [WI-1:0] b_ext = (SB != 0) ? {{(WI - WB) {b[WB-1]}}, b} : {{(WI - WB) {1'b0}}, b};
 
     // only the low WO bits of the product leave the module
     // verilator lint_off UNUSEDSIGNAL

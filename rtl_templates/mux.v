@@ -30,19 +30,15 @@ module mux #(
     localparam integer WBS = WB + SHB;
     localparam integer WAB = (WAS > WBS) ? WAS : WBS;
     // two guard bits: one for the sign of -b, one so every replication count is >= 1
+    // conditions on parameters are folded at elaboration: no net exists only to be selected away
     localparam integer WI = ((WAB > WO) ? WAB : WO) + 2;
 
-    wire [WI-1:0] a_zx = {{(WI - WA) {1'b0}}, a};
-    wire [WI-1:0] a_sx = {{(WI - WA) {a[WA-1]}}, a};
-    wire [WI-1:0] b_zx = {{(WI - WB) {1'b0}}, b};
-    wire [WI-1:0] b_sx = {{(WI - WB) {b[WB-1]}}, b};
-    wire [WI-1:0] a_sh = ((SA != 0) ? a_sx : a_zx) << SHA;
-    wire [WI-1:0] b_sh = ((SB != 0) ? b_sx : b_zx) << SHB;
-    wire [WI-1:0] b_sel = (NEG != 0) ? {WI{1'b0}} - b_sh : b_sh;
+    wire [WI-1:0] a_sh = ((SA != 0) ? {{(WI - WA) {a[WA-1]}}, a} : {{(WI - WA) {1'b0}}, a}) << SHA;
+    wire [WI-1:0] b_sh = ((SB != 0) ? {{(WI - WB) {b[WB-1]}}, b} : {{(WI - WB) {1'b0}}, b}) << SHB;
 
     // only the low WO bits of the chosen value leave the module
     // verilator lint_off UNUSEDSIGNAL
-    wire [WI-1:0] full = key[WK-1] ? a_sh : b_sel;
+    wire [WI-1:0] full = key[WK-1] ? a_sh : ((NEG != 0) ? {WI{1'b0}} - b_sh : b_sh);
     // verilator lint_on UNUSEDSIGNAL
     assign out = full[WO-1:0];
 endmodule

@@ -14,15 +14,12 @@ module negate #(
     input  wire [WA-1:0] a,
     output wire [WO-1:0] out
 );
+    // conditions on parameters are folded at elaboration: no net exists only to be selected away
     localparam integer WI = ((WA > WO) ? WA : WO) + 1;
-
-    wire [WI-1:0] a_zx = {{(WI - WA) {1'b0}}, a};
-    wire [WI-1:0] a_sx = {{(WI - WA) {a[WA-1]}}, a};
-    wire [WI-1:0] a_ext = (SA != 0) ? a_sx : a_zx;
 
     // only the low WO bits of the full-width result leave the module
     // verilator lint_off UNUSEDSIGNAL
-    wire [WI-1:0] full = {WI{1'b0}} - a_ext;
+    wire [WI-1:0] full = {WI{1'b0}} - ((SA != 0) ? {{(WI - WA) {a[WA-1]}}, a} : {{(WI - WA) {1'b0}}, a});
     // verilator lint_on UNUSEDSIGNAL
     assign out = full[WO-1:0];
 endmodule

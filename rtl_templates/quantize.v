@@ -22,14 +22,12 @@ module quantize #(
     localparam integer WN = ((WA + 1 > D + WO) ? WA + 1 : D + WO);
     localparam integer WI = WN + 1;
 
-    wire [WI-1:0] a_zx = {{(WI - WA) {1'b0}}, a};
-    wire [WI-1:0] a_sx = {{(WI - WA) {a[WA-1]}}, a};
-    wire [WI-1:0] a_ext = (SA != 0) ? a_sx : a_zx;
-    wire [WI-1:0] v = (NEG != 0) ? {WI{1'b0}} - a_ext : a_ext;
-
+    // The conditions on parameters are folded at elaboration: no net exists only to be
+    // selected away, which event-driven simulators would evaluate on every change of a.
+    wire [WI-1:0] a_ext = (SA != 0) ? {{(WI - WA) {a[WA-1]}}, a} : {{(WI - WA) {1'b0}}, a};
     // only bits D .. D+WO-1 leave the module: the dropped and wrapped-away bits are unused
     // verilator lint_off UNUSEDSIGNAL
-    wire [WI-1:0] r = ((RELU != 0) && v[WI-1]) ? {WI{1'b0}} : v;
+    wire [WI-1:0] v = (NEG != 0) ? {WI{1'b0}} - a_ext : a_ext;
     // verilator lint_on UNUSEDSIGNAL
-    assign out = r[D +: WO];
+    assign out = ((RELU != 0) && v[WI-1]) ? {WO{1'b0}} : v[D +: WO];
 endmodule

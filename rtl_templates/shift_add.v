@@ -30,15 +30,10 @@ module shift_add #(
     // one guard bit above everything: every replication count below is >= 1
     localparam integer WI = ((WAB > WO) ? WAB : WO) + 1;
 
-    wire [WI-1:0] a_zx = {{(WI - WA) {1'b0}}, a};
-    wire [WI-1:0] a_sx = {{(WI - WA) {a[WA-1]}}, a};
-    wire [WI-1:0] b_zx = {{(WI - WB) {1'b0}}, b};
-    wire [WI-1:0] b_sx = {{(WI - WB) {b[WB-1]}}, b};
-    wire [WI-1:0] a_ext = (SA != 0) ? a_sx : a_zx;
-    wire [WI-1:0] b_ext = (SB != 0) ? b_sx : b_zx;
-    wire [WI-1:0] a_sh = a_ext << SHA;
-    wire [WI-1:0] b_sh = b_ext << SHB;
-
+    // Each operand is extended and shifted by one assignment, the sum by another (the
+    // conditions are parameters, folded at elaboration): three nets per adder.
+    wire [WI-1:0] a_sh = ((SA != 0) ? {{(WI - WA) {a[WA-1]}}, a} : {{(WI - WA) {1'b0}}, a}) << SHA;
+    wire [WI-1:0] b_sh = ((SB != 0) ? {{(WI - WB) {b[WB-1]}}, b} : {{(WI - WB) {1'b0}}, b}) << SHB;
     // only the low WO bits of the full-width result leave the module
     // verilator lint_off UNUSEDSIGNAL
     wire [WI-1:0] full = (SUB != 0) ? a_sh - b_sh : a_sh + b_sh;

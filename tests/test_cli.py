@@ -24,23 +24,9 @@ os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 import hgq  # noqa: F401  (the keras extra is a test requirement: missing it is an error, not a skip)
 
 from da4ml_core import cli
+from support.cli import one_line_error, run
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run(args, capsys):
-    """main(args) -> (status, stdout, stderr)."""
-    out = io.StringIO()
-    status = cli.main(list(map(str, args)), out=out)
-    err = capsys.readouterr().err
-    return status, out.getvalue(), err
-
-
-def one_line_error(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.startswith('da4ml-core:')]
-    assert len(lines) == 1 and lines[0].startswith('da4ml-core: error: '), err
-    assert 'Traceback' not in err
-    return lines[0]
 
 
 @pytest.fixture(scope='module')

@@ -2,8 +2,10 @@
 the option existed, byte for byte; the wrappers' files, metadata and errors.
 
 The bare digests below were taken from the emitter as it was before ``interface`` was added
-(same programs, same arguments). They change only when the bare output changes; if that is
-intended, regenerate them and say why in the commit.
+(main's tree, same program and arguments), over the files the emitter writes itself (top
+module, metadata, project scripts; the primitives are checked as byte copies of rtl_templates).
+They change only when the bare output changes; if that is intended, regenerate them and say
+why in the commit.
 """
 
 from __future__ import annotations
@@ -12,16 +14,19 @@ import hashlib
 import json
 
 import pytest
+import rtl_templates
 from support.programs import every_opcode_program
 
 from da4ml_core.emit import INTERFACES, UnsupportedInterface, write_verilog, write_vhdl
 
-BARE_DIGESTS = {  # latency_cutoff -> sha256 over (file name, bytes) of every written file, sorted by name
-    None: '9a2c2aaedb49f8b7b53f9839fc8b9711866bde16bccfe2cd9fcf89d98a2a1ae6',
-    0: '39446c3866156b240f9e33699ac6e62e5ecd78c0b8c9d84c784d7a83820e5a96',
-    1: 'f589d8bcd36bc7d1a37054294034287af03586eda685d8037200bceef7dc41cd',
-    2: '4d15cd30a97843ecfe63744a48810aed4e88c4b485c62ca147f3562c61398d76',
+BARE_DIGESTS = {  # latency_cutoff -> sha256 over (file name, bytes) of the files the emitter writes itself
+    None: '1ceba3a0bbab0d6372b4b8d796d23a1d9e3296e6563c8934fd8bc183bbada59b',
+    0: 'e804f7e6b6fe126307c0cbaac5bf4384c75d71791e1c8906fdcd1a64ad21b17a',
+    1: '437122d2d0733e5f921cbf6750714078b12a64d68bdedaa2c564ede440400142',
+    2: 'baa789f212148ef64dafec3816c7d2cf3e4560ef4501aeb93cb51f82620378b4',
 }
+OWN_FILES = ['every_op.sdc', 'every_op.v', 'every_op.xdc', 'every_op_quartus.tcl', 'every_op_vivado.tcl',
+             'metadata.json']
 
 
 def _digest(paths) -> str:
@@ -31,15 +36,24 @@ def _digest(paths) -> str:
     return h.hexdigest()
 
 
+def _own(paths):
+    """The written files that are not copies of rtl_templates primitives (those are checked as copies)."""
+    return [p for p in paths if p.stem not in rtl_templates.PRIMITIVES]
+
+
 @pytest.mark.parametrize('cutoff', sorted(BARE_DIGESTS, key=str))
 def test_bare_is_byte_identical_to_before(tmp_path, cutoff):
     prog = every_opcode_program()
     default = write_verilog(prog, tmp_path / 'default', name='every_op', latency_cutoff=cutoff)
     bare = write_verilog(prog, tmp_path / 'bare', name='every_op', latency_cutoff=cutoff, interface='bare')
-    assert _digest(default) == _digest(bare) == BARE_DIGESTS[cutoff]
+    assert sorted(p.name for p in _own(bare)) == OWN_FILES
+    assert _digest(_own(default)) == _digest(_own(bare)) == BARE_DIGESTS[cutoff]
+    assert _digest(default) == _digest(bare)
+    for p in set(bare) - set(_own(bare)):
+        assert p.read_bytes() == rtl_templates.template_path(p.name).read_bytes(), p.name
     # the digest sees a change: the same design with a wrapper does not match it
     valid = write_verilog(prog, tmp_path / 'valid', name='every_op', latency_cutoff=cutoff, interface='valid')
-    assert _digest(valid) != BARE_DIGESTS[cutoff]
+    assert _digest([p for p in _own(valid) if p.name in OWN_FILES]) != BARE_DIGESTS[cutoff]
 
 
 @pytest.mark.parametrize('interface', ['valid', 'axis'])

@@ -29,12 +29,12 @@ from ..hdl.design import buses, emitted_design, load_metadata
 from ..hdl.stimulus import stimulus
 from ..sim.shard import replay_sharded
 from . import judge
-from .model_dir import (N_CORNER_MIXES, PROGRAM, REFERENCE, REPORT, ModelDirError, design_summary, load_reference,
-                        read_report, write_report)
+from .model_dir import (N_CORNER_MIXES, PROGRAM, REFERENCE, REPORT, ModelDirError, check_design_files, check_writable,
+                        design_summary, load_program, load_reference, read_report, write_report)
 from .ports import bus_to_floats
 from .program_oracle import expected_interp, expected_reference
 
-__all__ = ['Checks', 'check', 'is_converted', 'verify_dir']
+__all__ = ['Checks', 'check', 'is_converted', 'sample_rows', 'verify_dir']
 
 @dataclass
 class Checks:
@@ -70,20 +70,38 @@ def _sim_costs(run: sim.Replay) -> dict:
             'run_seconds': round(run.run_seconds, 3), 'vectors_per_second': round(run.vectors_per_second())}
 
 
+def sample_rows(structured: np.ndarray, n_others: int | None) -> np.ndarray:
+    """Indices of the rows a simulator with a budget runs, in order: every structured row (field
+    extremes, corner mixes, ties) and ``n_others`` of the rest, evenly spread over them (data rows
+    and uniform words alike); all rows when ``n_others`` is None."""
+    structured = np.asarray(structured, dtype=bool)
+    if n_others is None:
+        return np.arange(len(structured))
+    if n_others < 0:
+        raise ValueError(f'n_others={n_others}: a sample needs a count >= 0 (or None: every row)')
+    others = np.flatnonzero(~structured)
+    if n_others < len(others):
+        others = others[np.linspace(0, len(others) - 1, n_others).round().astype(np.int64)] if n_others else others[:0]
+    return np.union1d(np.flatnonzero(structured), others)
+
+
 def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: int, simulators,
-          workdir: Path | None = None, on_step=None, raise_errors: bool = False, client=None) -> Checks:
+          workdir: Path | None = None, on_step=None, raise_errors: bool = False, client=None,
+          samples: dict[str, int] | None = None) -> Checks:
     """Every check of the module docstring; a failing design is recorded, never raised.
+
+    ``samples`` caps a simulator's unstructured rows (``{'icarus': 2000}``: Icarus runs every
+    structured row plus 2,000 of the others, see :func:`sample_rows`); the cap is recorded in
+    its runs. The program checks (interpreter, exact reference) always cover every row.
 
     ``on_step(what, fn)`` runs each step (progress display); ``raise_errors`` lets a simulator
     that cannot build or run raise (``verify``) instead of being a recorded refusal (the gate);
     ``client`` (a ``dask.distributed`` client, see ``verif.sim.shard``) shards the bulk replays."""
-    from da4ml_core.ir import Program
-
     design_dir = Path(design_dir)
     workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix='verify-'))
     step = on_step or (lambda what, fn: fn())
     out = Checks()
-    prog = Program.from_json((design_dir / PROGRAM).read_text())
+    prog = load_program(design_dir)
     if (prog.n_in, prog.n_out) != (meta['n_in'], meta['n_out']):
         out.reasons.append(f'{PROGRAM} has {prog.n_in} inputs / {prog.n_out} outputs, metadata says '
                            f'{meta["n_in"]} / {meta["n_out"]}')
@@ -96,6 +114,12 @@ def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: i
                            f'{len(in_bus.fields)} input and {len(out_bus.fields)} output fields')
         return out
     rows_f = stimulus(in_bus.fields, n_fresh, seed, n_mixes=N_CORNER_MIXES) if n_fresh else rows_k[:0]
+    n_structured_f = len(stimulus(in_bus.fields, 0, seed, n_mixes=N_CORNER_MIXES)) if n_fresh else 0
+    structured_k = np.asarray(ref['structured'], dtype=bool) if 'structured' in ref else np.zeros(len(rows_k), bool)
+    if structured_k.shape != (len(rows_k),):
+        out.reasons.append(f'{REFERENCE}: structured holds {structured_k.shape} marks for {len(rows_k)} rows')
+        return out
+    samples = dict(samples or {})
     X_k, X_f = bus_to_floats(meta, rows_k), bus_to_floats(meta, rows_f)
 
     def judged(title, rows, got, unknown, want, oracle, first=0):
@@ -125,9 +149,11 @@ def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: i
     expected_f = step('interpreter + reference', program_checks)
     design = emitted_design(design_dir, meta)
     rows = np.concatenate([rows_k, rows_f])
+    structured = np.concatenate([structured_k, np.arange(len(rows_f)) < n_structured_f])
     for s in simulators:
+        keep = sample_rows(structured, samples.get(s))
         try:
-            run = step(f'simulate ({s})', lambda s=s: _replay(design, rows, s, workdir / s, client))
+            run = step(f'simulate ({s})', lambda s=s: _replay(design, rows[keep], s, workdir / s, client))
         except sim.SimError as exc:
             if raise_errors:
                 raise
@@ -136,13 +162,20 @@ def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: i
         got, unknown = run.outputs[0], run.unknown[0]
         sets = [('keras', 0, keras)] + ([('program', len(rows_k), expected_f)] if len(rows_f) else [])
         for oracle, lo, want in sets:
-            sl = slice(lo, lo + len(want))
+            sel = (keep >= lo) & (keep < lo + len(want))
+            stored = keep[sel] - lo  # which of the oracle's rows the simulated ones are
             title = f'{meta["top"]} on {s} {run.version} (bulk, {oracle} vectors)'
-            found, text = judged(title, rows[sl], got[sl], unknown[sl], want, 'Keras' if oracle == 'keras' else
-                                 'the interpreter')
+            found, text = judged(title, rows[keep][sel], got[sel], unknown[sel], want[stored],
+                                 'Keras' if oracle == 'keras' else 'the interpreter')
             if found.count:
-                text += '\n' + judge.waveform(design, rows[sl], int(found.vectors[0]), s, workdir / f'wave-{s}')
-            out.record(s, run.version, 'bulk', oracle, len(want), seed, found, text, **_sim_costs(run))
+                if len(stored) < len(want):
+                    text += (f'\n  (a sample of {len(stored)} of {len(want)} rows: vectors '
+                             f'{found.vectors[:5].tolist()} above are rows {stored[found.vectors[:5]].tolist()})')
+                text += '\n' + judge.waveform(design, rows[keep][sel], int(found.vectors[0]), s, workdir / f'wave-{s}')
+            policy = {} if s not in samples else {
+                'sample': {'structured': int(structured[keep][sel].sum()), 'others': int((~structured[keep][sel]).sum()),
+                           'of': len(want)}}
+            out.record(s, run.version, 'bulk', oracle, len(stored), seed, found, text, **_sim_costs(run), **policy)
         if per_cycle:
             n = min(per_cycle, len(rows_k))
             try:
@@ -157,29 +190,35 @@ def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: i
             out.record(s, pc.version, 'per-cycle', 'keras', n, seed, found, text)
     out.summary = {'keras_vectors': len(rows_k), 'fresh_vectors': len(rows_f),
                    'fresh_generator': 'verif.hdl.stimulus (field extremes, corner mixes, then uniform bus words)',
-                   'reference_vectors': 'all'}
+                   'reference_vectors': 'all',
+                   'simulator_vectors': {s: 'all' if s not in samples else
+                                         f'every structured row + {samples[s]} others' for s in simulators}}
     return out
 
 
-def verify_dir(outdir: Path, simulators, on_step=None, client=None) -> dict:
+def verify_dir(outdir: Path, simulators, on_step=None, client=None, samples: dict[str, int] | None = None) -> dict:
     """Replay the stored vectors of ``outdir`` through interpreter, reference and simulators;
     update and return its report (``verification`` section, ``mismatches`` total).
 
     ``on_step(what, fn)`` runs each step (a progress display); by default it just calls ``fn``.
-    ``client``: shard the simulations over a Dask cluster (``verif.sim.shard.cluster``)."""
+    ``client``: shard the simulations over a Dask cluster (``verif.sim.shard.cluster``);
+    ``samples``: per-simulator caps on the unstructured rows (:func:`sample_rows`)."""
     outdir = Path(outdir)
     meta = load_metadata(outdir)
     report = read_report(outdir) if (outdir / REPORT).is_file() else {}
+    check_writable(outdir)
+    check_design_files(outdir, meta)
     step = on_step or (lambda what, fn: fn())
     found = check(outdir, meta, n_fresh=0, per_cycle=0, seed=1, simulators=simulators, on_step=step,
-                  raise_errors=True, client=client)
+                  raise_errors=True, client=client, samples=samples)
     if not found.runs:  # the files do not fit together: nothing could be checked
         raise ModelDirError('; '.join(found.reasons))
     runs = {(r['simulator'], r['path']): r for r in found.runs}
     checks = {'interpreter': runs[('interpreter', 'model')], 'reference': runs[('reference', 'model')]}
     sims = {s: runs[(s, 'bulk')] for s in simulators if (s, 'bulk') in runs}
     report.update(design_summary(meta))
-    report['verification'] = {'vectors': found.summary['keras_vectors'], **checks, 'simulators': sims}
+    report['verification'] = {'vectors': found.summary['keras_vectors'], **checks, 'simulators': sims,
+                              'simulator_vectors': found.summary['simulator_vectors']}
     report['mismatches'] = int(sum(r['mismatches'] for r in found.runs))
     report['verified'] = sorted(sims)
     write_report(outdir, report)

@@ -80,10 +80,10 @@ def run_demo(outdir: Path | None = None, n_random: int = 10_000, latency_cutoff:
             meta = step('write Verilog', lambda: wf.write_design(conv, outdir, name, latency_cutoff),
                         lambda m: f'{m["latency_cycles"]} cycles, ~{m["resources"]["luts"]} LUTs, '
                                   f'{m["resources"]["ffs"]} FFs')
-            rows, expected, X = step('test vectors from model.predict',
+            rows, expected, X, structured = step('test vectors from model.predict',
                                      lambda: wf.keras_vectors(conv, model, meta, n_random, x_test),
                                      lambda r: f'{len(r[0])} vectors')
-            wf.save_reference(outdir, rows, expected, X, y_test)
+            wf.save_reference(outdir, rows, expected, X, y_test, structured)
             y_keras = model.predict(x_test, verbose=0, batch_size=4096)
             y_prog = conv.predict(x_test)
             report = {

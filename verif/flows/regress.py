@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -25,7 +24,8 @@ import numpy as np
 from .. import sim
 from ..hdl.design import emitted_design, load_metadata
 from ..sim.shard import scheduler_client
-from ..sim.toolchain import GHDL_BUILD_ARGS
+from ..sim.lint import ghdl_analysis as lint_vhdl
+from ..sim.lint import verilator_lint
 from . import judge, specs
 from .ports import bus_expected, bus_inputs
 from .specs import Spec
@@ -33,7 +33,6 @@ from .specs import Spec
 __all__ = ['Prepared', 'Result', 'check_per_cycle', 'ghdl_analysis', 'lint', 'lint_all', 'main', 'prepare', 'prepare_all',
            'rerun_command', 'simulate']
 
-GHDL_WARNINGS = ('-Wbinding', '-Wspecs', '-Wunused')  # on top of GHDL's default ones
 MAX_BATCH_OPS = 4000  # live ops per simulation: bigger Verilator models compile disproportionately slower
 
 
@@ -129,33 +128,14 @@ def lint(outdir: Path | str, top: str) -> str:
     elaboration of a VHDL one ('' when clean)."""
     if load_metadata(outdir).get('language') == 'vhdl':
         return ghdl_analysis(outdir)
-    s = sim.find_simulator('verilator')
-    srcs = [str(Path(outdir) / src) for src in load_metadata(outdir)['sources']]
-    with sim.simulator_environment(s):
-        cmd = [str(s.executable), '--lint-only', '-Wall', '--top-module', top, *srcs]
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
-    issues = [line for line in (res.stdout + res.stderr).splitlines() if line.startswith('%')]
-    return '\n'.join(issues) + ('' if res.returncode == 0 else f'\nexit status {res.returncode}')
+    return verilator_lint([Path(outdir) / src for src in load_metadata(outdir)['sources']], top)
 
 
 def ghdl_analysis(outdir: Path | str) -> str:
     """GHDL's findings on an emitted VHDL design ('' when clean): ``ghdl -a`` of its sources
-    (metadata.json order) and ``ghdl -e`` of its top, VHDL-2008, in a scratch library."""
-    outdir = Path(outdir)
+    (metadata.json order) and ``ghdl -e`` of its top."""
     meta = load_metadata(outdir)
-    s = sim.find_simulator('ghdl')
-    found = []
-    with tempfile.TemporaryDirectory(prefix='ghdl-analyze-') as lib, sim.simulator_environment(s):
-        std = [*GHDL_BUILD_ARGS, f'--workdir={lib}']
-        for cmd in (['-a', *std, *GHDL_WARNINGS, *(str(outdir / f) for f in meta['sources'])],
-                    ['-e', *std, meta['top']]):
-            res = subprocess.run([str(s.executable), *cmd], capture_output=True, text=True, timeout=600,
-                                 check=False, cwd=lib)
-            found += [line for line in (res.stdout + res.stderr).splitlines() if line.strip()]
-            if res.returncode:
-                found.append(f'ghdl {cmd[0]}: exit status {res.returncode}')
-                break
-    return '\n'.join(found)
+    return lint_vhdl([Path(outdir) / f for f in meta['sources']], meta['top'])
 
 
 def rerun_command(spec_path: Path | str, simulator: str | None = None) -> str:

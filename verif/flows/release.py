@@ -103,13 +103,17 @@ def _refuse(reasons: list[str], report: dict, evidence: Path | None = None) -> G
 
 def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = DEFAULT_VECTORS,
             per_cycle: int = DEFAULT_PER_CYCLE, seed: int | None = None,
-            simulators: tuple[str, ...] = sim.SIMULATORS, client=None) -> GateResult:
+            simulators: tuple[str, ...] = sim.SIMULATORS, client=None,
+            samples: dict[str, int] | None = None) -> GateResult:
     """Verify ``design_dir`` on ``simulators``; write ``bundle_dir`` only if everything passes.
 
     Two kinds of design directory: a regression design (``spec.json``: golden model from the
     spec) and a converted model (``program.json`` + ``reference.npz``: Keras's stored outputs
     as the oracle, see :mod:`verif.flows.converted`). ``client``: a ``dask.distributed`` client
-    over which the bulk simulations are spread (``verif.sim.shard``); None runs them here."""
+    over which the bulk simulations are spread (``verif.sim.shard``); None runs them here.
+    ``samples`` (converted models): per-simulator caps on the unstructured rows, e.g.
+    ``{'icarus': 2000}`` for a big design (``verif.flows.converted.sample_rows``); every structured
+    row still runs on every simulator, and the caps are recorded in verification.json."""
     design_dir, bundle_dir = Path(design_dir).resolve(), Path(bundle_dir).resolve()
     if bundle_dir.exists():
         return _refuse([f'{bundle_dir} already exists: a release bundle is never overwritten'], {})
@@ -144,7 +148,7 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
             _check_spec(spec, design_dir, meta, per_cycle, simulators, workdir, checks, client)
         else:
             found = converted.check(design_dir, meta, n_fresh=n_vectors, per_cycle=per_cycle, seed=seed,
-                                    simulators=simulators, workdir=workdir, client=client)
+                                    simulators=simulators, workdir=workdir, client=client, samples=samples)
             checks.runs += found.runs
             checks.reasons += found.reasons
             checks.summary = found.summary

@@ -14,9 +14,14 @@ from pathlib import Path
 
 from .bus import Bus, Field
 
-__all__ = ['METADATA', 'Design', 'buses', 'emitted_design', 'load_metadata']
+__all__ = ['METADATA', 'Design', 'MetadataError', 'buses', 'emitted_design', 'load_metadata']
 
 METADATA = 'metadata.json'
+REQUIRED_KEYS = ('top', 'sources', 'inputs', 'outputs', 'latency_cycles', 'clocked', 'n_in', 'n_out')
+
+
+class MetadataError(ValueError):
+    """``metadata.json`` is missing, truncated or lacks what a testbench needs."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,17 @@ class Design:
 
 
 def load_metadata(outdir: Path | str) -> dict:
-    return json.loads((Path(outdir) / METADATA).read_text())
+    """``outdir/metadata.json``; a MetadataError naming the file if it cannot describe the design."""
+    path = Path(outdir) / METADATA
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise MetadataError(f'{path}: not a readable {METADATA} ({reason}); write the design again') from None
+    missing = [k for k in REQUIRED_KEYS if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise MetadataError(f'{path} has no {", ".join(missing)}; write the design again')
+    return meta
 
 
 def buses(meta: dict) -> tuple[Bus, Bus]:
