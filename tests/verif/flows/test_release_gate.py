@@ -21,6 +21,8 @@ import pytest
 
 from verif.flows import release, specs
 from verif.flows.specs import Spec
+from verif.hdl.design import buses
+from verif.hdl.files import read_words
 
 pytestmark = pytest.mark.rtl
 
@@ -154,6 +156,10 @@ def test_converted_model_is_released(converted_design, tmp_path):
     assert report['kind'] == 'converted model' and report['rebuild_matches'] is True
     with np.load(converted_design / 'reference.npz') as ref:
         n_keras = len(ref['inputs'])
+        in_bus, out_bus = buses(json.loads((out / 'metadata.json').read_text()))
+        n_tb = min(PER_CYCLE, n_keras)  # the bundle's own testbench: the per-cycle vectors, Keras's outputs
+        assert read_words(out / 'tb' / 'stimulus.hex') == in_bus.pack(ref['inputs'][:n_tb])
+        assert read_words(out / 'tb' / 'expected.hex') == out_bus.pack(ref['expected'][:n_tb])
     runs = {(r['simulator'], r['path'], r.get('oracle')): r for r in report['runs']}
     want = {('interpreter', 'model', 'keras'), ('reference', 'model', 'keras'),
             ('reference', 'program', 'interpreter')}
