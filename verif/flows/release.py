@@ -124,9 +124,6 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
         return _refuse([why], {})
     if not (design_dir / METADATA).is_file():
         return _refuse([f'{design_dir} has no {METADATA}'], {})
-    if 'interface' in load_metadata(design_dir):
-        return _refuse([f'{design_dir}: written with a valid / axis wrapper; the gate releases bare designs '
-                        f'(flat inp / out buses) only (a wrapper is checked by da4ml-core verify)'], {})
     try:
         spec = Spec.load(design_dir / SPEC_FILE) if is_spec else None
         names = design_files(design_dir)
@@ -134,6 +131,9 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
         meta = load_metadata(design_dir)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return _refuse([f'{design_dir}: unreadable design ({type(exc).__name__}: {exc})'], {})
+    if 'interface' in meta:
+        return _refuse([f'{design_dir}: written with a valid / axis wrapper; the gate releases bare designs '
+                        f'(flat inp / out buses) only (a wrapper is checked by da4ml-core verify)'], {})
     if spec is not None:
         spec = spec.with_(n_vectors=n_vectors, seed=spec.seed if seed is None else seed)
     seed = spec.seed if spec is not None else (1 if seed is None else seed)
