@@ -45,7 +45,7 @@ def plan(prog: Program, latency_cutoff: float | None = None, retime: bool = True
 def _write(language: str, prog: Program, outdir, name: str, latency_cutoff: float | None,
            clock_period_ns: float, interface: str = 'bare') -> list[Path]:
     check_args(prog, outdir, name, latency_cutoff, clock_period_ns, language)
-    check_interface(interface)
+    check_interface(interface, name)
     if interface != 'bare' and language != 'verilog':
         raise UnsupportedInterface(f"interface={interface!r}: write_{language} writes the 'bare' interface only; "
                                    f"use write_verilog for {interface!r}")

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ['INTERFACES', 'UnsupportedInterface', 'Wrapper', 'check_interface', 'core_name', 'wrapper']
+__all__ = ['INTERFACES', 'WRAPPER_NAMES', 'UnsupportedInterface', 'Wrapper', 'check_interface', 'core_name',
+           'wrapper']
 
 INTERFACES = ('bare', 'valid', 'axis')
 
@@ -40,12 +41,24 @@ class UnsupportedInterface(ValueError):
     """The requested interface cannot be written in this language (VHDL: only ``bare``)."""
 
 
-def check_interface(interface) -> None:
-    """TypeError / ValueError naming ``interface`` and its value unless it is one of INTERFACES."""
+# ports, signals and the instance of the wrappers: a module of the same name would clash with them
+WRAPPER_NAMES = frozenset({
+    'clk', 'rst', 'ce', 'in_valid', 'inp', 'out_valid', 'out', 'aresetn', 's_axis_tdata', 's_axis_tvalid',
+    's_axis_tready', 's_axis_tlast', 'm_axis_tdata', 'm_axis_tvalid', 'm_axis_tready', 'm_axis_tlast', 'core',
+    'core_out', 'valid_chain', 'last_chain', 'pipe_valid', 'pipe_last', 'beat', 'head', 'skid', 'count', 'push',
+    'pop', 'count_next', 'unused_tdata', 'out_r',
+})
+
+
+def check_interface(interface, name: str = 'top') -> None:
+    """TypeError / ValueError naming ``interface`` and its value unless it is one of INTERFACES,
+    or naming ``name`` if a wrapper uses it for a port or signal of its own."""
     if not isinstance(interface, str):
         raise TypeError(f'interface must be a str, got {type(interface).__name__}: {interface!r:.80}')
     if interface not in INTERFACES:
         raise ValueError(f'interface={interface!r} is not one of {", ".join(INTERFACES)}')
+    if interface != 'bare' and name in WRAPPER_NAMES:
+        raise ValueError(f'name={name!r} is a port or signal name of the {interface!r} wrapper; choose another')
 
 
 def core_name(name: str) -> str:

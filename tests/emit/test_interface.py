@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
 import rtl_templates
 from support.programs import every_opcode_program
 
 from da4ml_core.emit import INTERFACES, UnsupportedInterface, write_verilog, write_vhdl
+from da4ml_core.emit.interface import WRAPPER_NAMES
 
 BARE_DIGESTS = {  # latency_cutoff -> sha256 over (file name, bytes) of the files the emitter writes itself
     None: '1ceba3a0bbab0d6372b4b8d796d23a1d9e3296e6563c8934fd8bc183bbada59b',
@@ -78,6 +80,8 @@ def test_wrapper_files_and_metadata(tmp_path, interface, cutoff):
     extra = 1 if interface == 'axis' else 0
     assert meta['latency_cycles'] == itf['latency_cycles'] == max(itf['core_latency_cycles'], 1 - extra) + extra
     assert 'module every_op (' in wrapper and 'every_op_core core (' in wrapper
+    declared = set(re.findall(r'\b(?:wire|reg)\s+(?:\[[^\]]+\]\s+)?(\w+)', wrapper)) | {'core'}
+    assert declared <= WRAPPER_NAMES, declared - WRAPPER_NAMES  # what a top module name must not be
     if interface == 'axis':
         t = itf['tdata']
         assert t['s_axis_tdata_width'] % 8 == 0 and 0 <= t['s_axis_tdata_width'] - meta['inp_width'] < 8
@@ -111,6 +115,14 @@ def test_bad_interface(tmp_path, value, exc, words):
         write_verilog(every_opcode_program(), tmp_path / 'x', interface=value)
     assert not (tmp_path / 'x').exists()
     assert INTERFACES == ('bare', 'valid', 'axis')
+
+
+@pytest.mark.parametrize('interface, name', [('valid', 'ce'), ('axis', 'head'), ('axis', 'core'), ('valid', 'out')])
+def test_name_of_a_wrapper_signal_is_refused(tmp_path, interface, name):
+    with pytest.raises(ValueError, match=f"name='{name}' is a port or signal name of the '{interface}' wrapper"):
+        write_verilog(every_opcode_program(), tmp_path / 'x', name=name, interface=interface)
+    assert not (tmp_path / 'x').exists()
+    write_verilog(every_opcode_program(), tmp_path / 'bare', name='head')  # bare has no such signals
 
 
 @pytest.mark.parametrize('interface', ['valid', 'axis'])
