@@ -8,9 +8,9 @@ and Vivado / Quartus scripts. ``write_vhdl`` writes the same design as VHDL-2008
 ``out`` (``\\out\\`` in VHDL, where ``out`` is reserved) are flat buses, element 0 at the LSB; a
 zero-width element (output index -1, unread input) is a 1-bit pad, 0 on outputs and ignored
 on inputs (see layout.py); pipelined designs add ``clk`` (II = 1, outputs registered, no reset).
-``interface='valid'`` or ``'axis'`` (Verilog only) writes the core as ``<name>_core.v`` with a
-clock enable and a handshake wrapper as the top ``<name>.v`` (interface.py); ``'bare'``, the
-default, is the flat-bus module alone.
+``interface='valid'`` or ``'axis'`` writes the core as ``<name>_core.v`` (``.vhd``) with a
+clock enable and a handshake wrapper as the top ``<name>.v`` (``.vhd``; interface.py,
+interface_vhdl.py); ``'bare'``, the default, is the flat-bus module alone.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ import rtl_templates
 from ..ir import Program
 from . import verilog, vhdl
 from .args import RESERVED_NAMES, check_args
-from .interface import INTERFACES, UnsupportedInterface, check_interface, core_name, wrapper
+from .interface import INTERFACES, check_interface, core_name, wrapper
 from .layout import Element, Layout, layout
 from .metadata import dumps, metadata
 from .pipeline import Schedule, nodes_of, schedule
 from .project import write_project
 
-__all__ = ['INTERFACES', 'METADATA', 'RESERVED_NAMES', 'Element', 'Layout', 'Schedule', 'UnsupportedInterface',
-           'plan', 'write_verilog', 'write_vhdl']
+__all__ = ['INTERFACES', 'METADATA', 'RESERVED_NAMES', 'Element', 'Layout', 'Schedule', 'plan', 'write_verilog',
+           'write_vhdl']
 
 METADATA = 'metadata.json'
 _LANGUAGES = {'verilog': (verilog.render, '.v'), 'vhdl': (vhdl.render, '.vhd')}
@@ -45,10 +45,7 @@ def plan(prog: Program, latency_cutoff: float | None = None, retime: bool = True
 def _write(language: str, prog: Program, outdir, name: str, latency_cutoff: float | None,
            clock_period_ns: float, interface: str = 'bare') -> list[Path]:
     check_args(prog, outdir, name, latency_cutoff, clock_period_ns, language)
-    check_interface(interface, name)
-    if interface != 'bare' and language != 'verilog':
-        raise UnsupportedInterface(f"interface={interface!r}: write_{language} writes the 'bare' interface only; "
-                                   f"use write_verilog for {interface!r}")
+    check_interface(interface, name, language)
     prog.validate()
     render, suffix = _LANGUAGES[language]
     lay, sched = plan(prog, latency_cutoff)
@@ -60,11 +57,11 @@ def _write(language: str, prog: Program, outdir, name: str, latency_cutoff: floa
         top.write_text(text)
         paths, tops = [top], [top.name]
     else:
-        core_text, primitives = verilog.render(prog, lay, sched, core_name(name), clock_enable=True)
+        core_text, primitives = render(prog, lay, sched, core_name(name), clock_enable=True)
         core = outdir / f'{core_name(name)}{suffix}'
         core.write_text(core_text)
         core_latency = sched.out_stage if sched.registers() else 0
-        wrap = wrapper(interface, name, lay.in_width, lay.out_width, core_latency, sched.clocked)
+        wrap = wrapper(interface, name, lay.in_width, lay.out_width, core_latency, sched.clocked, language)
         top.write_text(wrap.text)
         paths, tops = [top, core], [core.name, top.name]
     for prim in primitives:
@@ -103,6 +100,6 @@ def write_verilog(prog: Program, outdir, name: str = 'top', latency_cutoff: floa
 def write_vhdl(prog: Program, outdir, name: str = 'top', latency_cutoff: float | None = None, *,
                clock_period_ns: float = 5.0, interface: str = 'bare') -> list[Path]:
     """The VHDL-2008 twin of :func:`write_verilog` (same arguments, errors and design; the
-    name must also be a VHDL identifier); return every written path, top entity first.
-    Only ``interface='bare'``: another raises :class:`UnsupportedInterface` (a ValueError)."""
+    name must also be a VHDL identifier); return every written path, top entity first. The
+    wrappers of ``interface='valid'`` / ``'axis'`` have the same ports (``\\out\\`` for ``out``)."""
     return _write('vhdl', prog, outdir, name, latency_cutoff, clock_period_ns, interface)

@@ -24,21 +24,17 @@ is high only if the buffer will still have a free entry. So no beat is lost or r
 accepts a beat every cycle (II = 1); latency is the core's plus one (the skid buffer's head).
 
 A combinational core gets the same wrappers with one register stage (the output register of
-``valid``, the skid buffer's head of ``axis``): latency 1.
+``valid``, the skid buffer's head of ``axis``): latency 1. The VHDL-2008 text of the same
+wrappers is in interface_vhdl.py (``\\out\\`` for ``out``, as in the VHDL core).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ['INTERFACES', 'WRAPPER_NAMES', 'UnsupportedInterface', 'Wrapper', 'check_interface', 'core_name',
-           'wrapper']
+__all__ = ['INTERFACES', 'WRAPPER_NAMES', 'Wrapper', 'check_interface', 'core_name', 'wrapper']
 
 INTERFACES = ('bare', 'valid', 'axis')
-
-
-class UnsupportedInterface(ValueError):
-    """The requested interface cannot be written in this language (VHDL: only ``bare``)."""
 
 
 # ports, signals and the instance of the wrappers: a module of the same name would clash with them
@@ -46,18 +42,20 @@ WRAPPER_NAMES = frozenset({
     'clk', 'rst', 'ce', 'in_valid', 'inp', 'out_valid', 'out', 'aresetn', 's_axis_tdata', 's_axis_tvalid',
     's_axis_tready', 's_axis_tlast', 'm_axis_tdata', 'm_axis_tvalid', 'm_axis_tready', 'm_axis_tlast', 'core',
     'core_out', 'valid_chain', 'last_chain', 'pipe_valid', 'pipe_last', 'beat', 'head', 'skid', 'count', 'push',
-    'pop', 'count_next', 'unused_tdata', 'out_r',
+    'pop', 'count_next', 'unused_tdata', 'out_r', 'm_valid', 'chain', 'valid_line', 'last_line', 'control',
+    'buffer_regs', 'output',  # the last line: VHDL only (a signal and the process labels)
 })
 
 
-def check_interface(interface, name: str = 'top') -> None:
+def check_interface(interface, name: str = 'top', language: str = 'verilog') -> None:
     """TypeError / ValueError naming ``interface`` and its value unless it is one of INTERFACES,
-    or naming ``name`` if a wrapper uses it for a port or signal of its own."""
+    or naming ``name`` if a wrapper uses it for a port or signal of its own (in VHDL, whatever
+    the case)."""
     if not isinstance(interface, str):
         raise TypeError(f'interface must be a str, got {type(interface).__name__}: {interface!r:.80}')
     if interface not in INTERFACES:
         raise ValueError(f'interface={interface!r} is not one of {", ".join(INTERFACES)}')
-    if interface != 'bare' and name in WRAPPER_NAMES:
+    if interface != 'bare' and (name.lower() if language == 'vhdl' else name) in WRAPPER_NAMES:
         raise ValueError(f'name={name!r} is a port or signal name of the {interface!r} wrapper; choose another')
 
 
@@ -100,7 +98,7 @@ def _shift(reg: str, n: int, new: str) -> str:
     return new if n == 1 else f'{{{reg}[{n - 2}:0], {new}}}'
 
 
-def _valid(name: str, core: str, in_w: int, out_w: int, core_latency: int, clocked: bool) -> Wrapper:
+def _valid_verilog(name: str, core: str, in_w: int, out_w: int, core_latency: int, clocked: bool) -> str:
     n = max(core_latency, 1)
     lines = [
         f'// {name}: valid-interface wrapper of {core} (latency {n} cycles; see metadata.json)',
@@ -127,25 +125,18 @@ def _valid(name: str, core: str, in_w: int, out_w: int, core_latency: int, clock
         '    end',
         f'    assign out_valid = valid_chain[{n - 1}];',
     ]
-    bits = n
     if core_latency == 0:
         lines += ['', '    // combinational core: one output register',
                   f'    reg {_decl(out_w)} out_r;',
                   '    always @(posedge clk) if (ce) out_r <= core_out;',
                   '    assign out = out_r;']
-        bits += out_w
     else:
         lines.append('    assign out = core_out;')
     lines += ['endmodule', '', '`default_nettype wire', '']
-    ports = {'ports': {'clk': 'clock, rising edge', 'rst': 'synchronous reset, active high (valid chain only)',
-                       'ce': 'clock enable, active high', 'in_valid': 'inp carries a beat',
-                       'inp': f'{in_w} bits, the inputs (see "inputs")', 'out_valid': 'out carries a beat',
-                       'out': f'{out_w} bits, the outputs (see "outputs")'},
-             'reset': {'port': 'rst', 'active': 'high', 'synchronous': True, 'clears': ['valid chain']}}
-    return Wrapper('\n'.join(lines), n, bits, ports)
+    return '\n'.join(lines)
 
 
-def _axis(name: str, core: str, in_w: int, out_w: int, core_latency: int, clocked: bool) -> Wrapper:
+def _axis_verilog(name: str, core: str, in_w: int, out_w: int, core_latency: int, clocked: bool) -> str:
     s_w, m_w, n = tdata_width(in_w), tdata_width(out_w), core_latency
     lines = [
         f'// {name}: AXI4-Stream wrapper of {core} (latency {n + 1} cycles; see metadata.json)',
@@ -216,8 +207,22 @@ def _axis(name: str, core: str, in_w: int, out_w: int, core_latency: int, clocke
         else f'    assign m_axis_tdata = head[{out_w - 1}:0];',
         'endmodule', '', '`default_nettype wire', '',
     ]
-    bits = 2 * n + 2 * (out_w + 1) + 3
-    ports = {
+    return '\n'.join(lines)
+
+
+def _valid_ports(in_w: int, out_w: int) -> dict:
+    """What metadata.json says about the valid wrapper's ports and reset."""
+    return {'ports': {'clk': 'clock, rising edge', 'rst': 'synchronous reset, active high (valid chain only)',
+                       'ce': 'clock enable, active high', 'in_valid': 'inp carries a beat',
+                       'inp': f'{in_w} bits, the inputs (see "inputs")', 'out_valid': 'out carries a beat',
+                       'out': f'{out_w} bits, the outputs (see "outputs")'},
+             'reset': {'port': 'rst', 'active': 'high', 'synchronous': True, 'clears': ['valid chain']}}
+
+
+def _axis_ports(in_w: int, out_w: int) -> dict:
+    """What metadata.json says about the axis wrapper's ports, reset and tdata layout."""
+    s_w, m_w = tdata_width(in_w), tdata_width(out_w)
+    return {
         'ports': {'clk': 'clock, rising edge', 'aresetn': 'synchronous reset, active low',
                   's_axis_tdata': f'{s_w} bits', 's_axis_tvalid': 'AXI4-Stream slave', 's_axis_tready': 'registered',
                   's_axis_tlast': 'carried with its beat', 'm_axis_tdata': f'{m_w} bits',
@@ -232,11 +237,23 @@ def _axis(name: str, core: str, in_w: int, out_w: int, core_latency: int, clocke
                             f'bits {m_w - 1}..{out_w} are 0' if m_w > out_w else f'out = m_axis_tdata[{out_w - 1}:0]'},
         'throughput': 'one beat per cycle while m_axis_tready stays high (II = 1)',
     }
-    return Wrapper('\n'.join(lines), n + 1, bits, ports)
 
 
-def wrapper(kind: str, name: str, in_width: int, out_width: int, core_latency: int, clocked: bool) -> Wrapper:
+def wrapper(kind: str, name: str, in_width: int, out_width: int, core_latency: int, clocked: bool,
+            language: str = 'verilog') -> Wrapper:
     """The ``kind`` ('valid' or 'axis') wrapper module ``name`` around ``core_name(name)``, a core
-    of ``core_latency`` register stages (0: combinational; ``clocked``: it has a ``clk`` port)."""
-    build = {'valid': _valid, 'axis': _axis}[kind]
-    return build(name, core_name(name), in_width, out_width, core_latency, clocked)
+    of ``core_latency`` register stages (0: combinational; ``clocked``: it has a ``clk`` port),
+    in ``language`` ('verilog' or 'vhdl')."""
+    from . import interface_vhdl
+
+    texts = {('verilog', 'valid'): _valid_verilog, ('verilog', 'axis'): _axis_verilog,
+             ('vhdl', 'valid'): interface_vhdl.valid_text, ('vhdl', 'axis'): interface_vhdl.axis_text}
+    text = texts[language, kind](name, core_name(name), in_width, out_width, core_latency, clocked)
+    n = core_latency
+    if kind == 'valid':
+        latency, bits = max(n, 1), max(n, 1) + (out_width if n == 0 else 0)
+        ports = _valid_ports(in_width, out_width)
+    else:
+        latency, bits = n + 1, 2 * n + 2 * (out_width + 1) + 3
+        ports = _axis_ports(in_width, out_width)
+    return Wrapper(text, latency, bits, ports)

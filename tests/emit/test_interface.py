@@ -18,7 +18,7 @@ import pytest
 import rtl_templates
 from support.programs import every_opcode_program
 
-from da4ml_core.emit import INTERFACES, UnsupportedInterface, write_verilog, write_vhdl
+from da4ml_core.emit import INTERFACES, write_verilog, write_vhdl
 from da4ml_core.emit.interface import WRAPPER_NAMES
 
 BARE_DIGESTS = {  # latency_cutoff -> sha256 over (file name, bytes) of the files the emitter writes itself
@@ -125,13 +125,37 @@ def test_name_of_a_wrapper_signal_is_refused(tmp_path, interface, name):
     write_verilog(every_opcode_program(), tmp_path / 'bare', name='head')  # bare has no such signals
 
 
+BARE_VHDL_DIGESTS = {  # as BARE_DIGESTS, for write_vhdl (main's tree before the interfaces)
+    None: '953e653e95ce349711475d9f088ac8dd03fc3cc57aaf36c583176bff79811cae',
+    0: 'e90e55432b707b07207b7b12bbba7e78506e29f0104a26d3331ab9c8fd230403',
+    2: 'eb5b5fa6110b0e02337df3795c0fd695d3061e20efa3f18d2ac243f05be853cd',
+}
+
+
+@pytest.mark.parametrize('cutoff', sorted(BARE_VHDL_DIGESTS, key=str))
+def test_bare_vhdl_is_byte_identical_to_before(tmp_path, cutoff):
+    prog = every_opcode_program()
+    bare = write_vhdl(prog, tmp_path / 'bare', name='every_op', latency_cutoff=cutoff, interface='bare')
+    assert _digest(_own(bare)) == BARE_VHDL_DIGESTS[cutoff]
+    assert _digest(write_vhdl(prog, tmp_path / 'default', name='every_op', latency_cutoff=cutoff)) == _digest(bare)
+
+
 @pytest.mark.parametrize('interface', ['valid', 'axis'])
-def test_vhdl_has_the_bare_interface_only(tmp_path, interface):
-    with pytest.raises(UnsupportedInterface, match=f"interface='{interface}': write_vhdl writes the 'bare'"):
-        write_vhdl(every_opcode_program(), tmp_path / 'x', interface=interface)
-    assert issubclass(UnsupportedInterface, ValueError) and not (tmp_path / 'x').exists()
-    write_vhdl(every_opcode_program(), tmp_path / 'ok', interface='bare')
-    assert (tmp_path / 'ok' / 'top.vhd').is_file()
+def test_vhdl_wrappers(tmp_path, interface):
+    """The same wrapper in VHDL: same metadata but for the sources and the language."""
+    prog = every_opcode_program()
+    paths = write_vhdl(prog, tmp_path / 'vhdl', name='every_op', latency_cutoff=2, interface=interface)
+    write_verilog(prog, tmp_path / 'v', name='every_op', latency_cutoff=2, interface=interface)
+    assert [p.name for p in paths[:2]] == ['every_op.vhd', 'every_op_core.vhd']
+    vhdl_meta = json.loads((tmp_path / 'vhdl' / 'metadata.json').read_text())
+    verilog_meta = json.loads((tmp_path / 'v' / 'metadata.json').read_text())
+    assert vhdl_meta.pop('language') == 'vhdl'
+    assert vhdl_meta.pop('sources') == [s.replace('.v', '.vhd') for s in verilog_meta.pop('sources')]
+    assert vhdl_meta == verilog_meta
+    core = (tmp_path / 'vhdl' / 'every_op_core.vhd').read_text()
+    assert 'ce : in  std_logic;' in core and "rising_edge(clk) and ce = '1'" in core
+    with pytest.raises(ValueError, match="name='CE' is a port or signal name"):
+        write_vhdl(prog, tmp_path / 'x', name='CE', interface=interface)  # VHDL names ignore case
 
 
 def test_release_gate_refuses_a_wrapped_design(tmp_path):

@@ -31,6 +31,7 @@ from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, with_timeo
 from cocotb.types import Logic
 
 from verif.hdl.files import load_vectors
+from verif.tb.per_cycle import output_port  # `out`, or `\\out\\` in VHDL
 
 MAX_REPORTED = 8
 PAUSE = 0.3  # probability of a stalled cycle on each side
@@ -84,7 +85,7 @@ class Recorder:
     async def run(self):
         d = self.dut
         axis = self.kind == 'axis'
-        in_data, out_data = (d.s_axis_tdata, d.m_axis_tdata) if axis else (d.inp, d.out)
+        in_data, out_data = (d.s_axis_tdata, d.m_axis_tdata) if axis else (d.inp, output_port(d))
         while True:
             await RisingEdge(d.clk)  # the values read now are those the edge sampled
             reset, beat_in, beat_out, held_in, held_out = self._sample()
