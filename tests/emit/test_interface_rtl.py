@@ -55,18 +55,22 @@ def _stream_ok(design, interface, rows, expected, simulator, resets: int = 2, se
     return res
 
 
+def check_cmvm_stream(write, simulator, outdir, interface, cutoff):
+    """A 4x3 CMVM written by ``write`` (write_verilog / write_vhdl): 200+ beats, random stalls,
+    two resets, against the exact reference (which the interpreter matches)."""
+    prog = _cmvm()
+    write(prog, outdir, name='cmvm', latency_cutoff=cutoff, interface=interface)
+    design, rows, expected = _vectors(prog, outdir, 200, seed=5)
+    meta = load_metadata(outdir)
+    assert np.array_equal(expected, expected_interp(prog, meta, bus_to_floats(meta, rows)))
+    assert design.latency == (1 if cutoff is None else meta['interface']['core_latency_cycles'] + (interface == 'axis'))
+    _stream_ok(design, interface, rows, expected, simulator, seed=cutoff or 3)
+
+
 @pytest.mark.parametrize('interface', INTERFACES)
 @pytest.mark.parametrize('cutoff', [None, 1])
 def test_cmvm_streams(simulator, tmp_path, interface, cutoff):
-    """A 4x3 CMVM, combinational and pipelined: 200+ beats, random stalls, two resets."""
-    prog = _cmvm()
-    write_verilog(prog, tmp_path, name='cmvm', latency_cutoff=cutoff, interface=interface)
-    design, rows, expected = _vectors(prog, tmp_path, 200, seed=5)
-    assert np.array_equal(expected, expected_interp(prog, load_metadata(tmp_path), bus_to_floats(
-        load_metadata(tmp_path), rows)))
-    assert design.latency == (1 if cutoff is None else load_metadata(tmp_path)['interface']['core_latency_cycles']
-                              + (interface == 'axis'))
-    _stream_ok(design, interface, rows, expected, simulator, seed=cutoff or 3)
+    check_cmvm_stream(write_verilog, simulator, tmp_path, interface, cutoff)
 
 
 @pytest.mark.parametrize('interface', INTERFACES)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from support.programs import every_opcode_program
-from test_interface_rtl import INTERFACES, _cmvm, _mutate, _stream_ok, _vectors
+from test_interface_rtl import INTERFACES, _cmvm, _mutate, _stream_ok, _vectors, check_cmvm_stream
 
 from da4ml_core.emit import write_vhdl
 from verif import sim
@@ -27,10 +27,7 @@ def test_vhdl_wrappers_analyse_clean(tmp_path, interface, cutoff):
 @pytest.mark.parametrize('interface', INTERFACES)
 @pytest.mark.parametrize('cutoff', [None, 1])
 def test_vhdl_cmvm_streams(simulator, tmp_path, interface, cutoff):
-    prog = _cmvm()
-    write_vhdl(prog, tmp_path, name='cmvm', latency_cutoff=cutoff, interface=interface)
-    design, rows, expected = _vectors(prog, tmp_path, 200, seed=5)
-    _stream_ok(design, interface, rows, expected, simulator, seed=cutoff or 3)
+    check_cmvm_stream(write_vhdl, simulator, tmp_path, interface, cutoff)
 
 
 @GHDL
