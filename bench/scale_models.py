@@ -19,7 +19,7 @@ import numpy as np
 __all__ = ['SIZES', 'deep_sets', 'calibration_data']
 
 # name -> (particles, features per particle, hidden width)
-SIZES = {'20k': (8, 8, 16), '70k': (16, 12, 20), '200k': (16, 16, 24)}
+SIZES = {'20k': (8, 8, 16), '70k': (16, 12, 20), '200k': (26, 16, 32)}
 N_CALIB = 4096
 
 

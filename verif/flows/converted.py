@@ -27,7 +27,7 @@ import numpy as np
 from .. import sim
 from ..hdl.design import buses, emitted_design, load_metadata
 from ..hdl.stimulus import stimulus
-from ..sim.shard import replay_sharded
+from ..sim.shard import gather_sharded, submit_sharded
 from . import judge
 from .model_dir import (N_CORNER_MIXES, PROGRAM, REFERENCE, REPORT, ModelDirError, check_design_files, check_writable,
                         design_summary, load_program, load_reference, read_report, write_report)
@@ -35,6 +35,8 @@ from .ports import bus_to_floats
 from .program_oracle import expected_interp, expected_reference
 
 __all__ = ['Checks', 'check', 'is_converted', 'sample_rows', 'verify_dir']
+
+BUILD_ORDER = ('icarus', 'ghdl', 'verilator')  # quickest build first, when simulations overlap builds
 
 @dataclass
 class Checks:
@@ -59,10 +61,15 @@ def is_converted(design_dir: Path) -> bool:
     return (Path(design_dir) / PROGRAM).is_file() and (Path(design_dir) / REFERENCE).is_file()
 
 
-def _replay(design, rows, simulator: str, workdir: Path, client) -> sim.Replay:
+def _start(design, rows, simulator: str, workdir: Path, client):
+    """A bulk replay: run here, or built here and submitted to ``client`` (collected by :func:`_collect`)."""
     if client is None:
         return sim.replay([design], [rows], simulator, workdir)
-    return replay_sharded(design, rows, simulator, workdir, client)
+    return submit_sharded(design, rows, simulator, workdir, client)
+
+
+def _collect(started) -> sim.Replay:
+    return started if isinstance(started, sim.Replay) else gather_sharded(started)
 
 
 def _sim_costs(run: sim.Replay) -> dict:
@@ -150,10 +157,21 @@ def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: i
     design = emitted_design(design_dir, meta)
     rows = np.concatenate([rows_k, rows_f])
     structured = np.concatenate([structured_k, np.arange(len(rows_f)) < n_structured_f])
-    for s in simulators:
-        keep = sample_rows(structured, samples.get(s))
+    # with a cluster, each simulator's shards run while the next one builds (Icarus, quick to
+    # build, first): a big Verilator build then overlaps Icarus's simulation
+    keeps, started, failed = {}, {}, {}
+    for s in sorted(simulators, key=lambda s: BUILD_ORDER.index(s) if client is not None and s in BUILD_ORDER else -1):
+        keeps[s] = sample_rows(structured, samples.get(s))
         try:
-            run = step(f'simulate ({s})', lambda s=s: _replay(design, rows[keep], s, workdir / s, client))
+            started[s] = step(f'simulate ({s})', lambda s=s: _start(design, rows[keeps[s]], s, workdir / s, client))
+        except sim.SimError as exc:
+            failed[s] = exc
+    for s in simulators:
+        keep = keeps[s]
+        try:
+            if s in failed:
+                raise failed[s]
+            run = step(f'simulate ({s}): collect', lambda s=s: _collect(started[s]))
         except sim.SimError as exc:
             if raise_errors:
                 raise

@@ -16,6 +16,7 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,8 @@ from ..hdl.design import Design
 from .build import SimError
 from .replay import Replay, as_rows, build_replay, run_replay
 
-__all__ = ['ShardFailed', 'cluster', 'replay_sharded', 'scheduler_client', 'shard_bounds']
+__all__ = ['ShardFailed', 'ShardedRun', 'cluster', 'gather_sharded', 'replay_sharded', 'scheduler_client',
+           'shard_bounds', 'submit_sharded']
 
 ALLOWED_FAILURES = 1  # a task whose worker died is run once more, then reported
 
@@ -73,29 +75,56 @@ def _run_shard(built, design: Design, rows: np.ndarray, first: int, seed: int) -
     return run_replay(built, [design], [rows], first=first, seed=seed)
 
 
-def replay_sharded(design: Design, rows, simulator: str, workdir: Path | str, client, *, n_shards: int | None = None,
-                   seed: int = 1, optimize: bool = False, cache_root: Path | str | None = None) -> Replay:
-    """:func:`~verif.sim.replay.replay` of one design with its vectors split into shards run by
-    ``client``'s workers (default: two shards per worker); outputs merged in vector order.
-    ``run_seconds`` is the wall time of the parallel stage."""
+@dataclass
+class ShardedRun:
+    """Shards of one replay submitted to a cluster: :func:`gather_sharded` collects them."""
+
+    design: Design
+    simulator: str
+    built: object
+    bounds: list[tuple[int, int]]
+    futures: list
+    started: float
+    finished: list[float] = field(default_factory=list)  # when each shard's future completed
+
+
+def submit_sharded(design: Design, rows, simulator: str, workdir: Path | str, client, *, n_shards: int | None = None,
+                   seed: int = 1, optimize: bool = False, cache_root: Path | str | None = None) -> ShardedRun:
+    """Build (here) and submit the shards of a replay of ``design``; returns at once, so the caller
+    can build the next simulator's design while this one's shards run on the workers."""
     rows = as_rows(rows, len(design.in_bus.fields), f'inputs of {design.name}')
     workers = len(client.scheduler_info().get('workers', {})) or 1
-    bounds = shard_bounds(len(rows), n_shards or 2 * workers)
-    depth = max(hi - lo for lo, hi in bounds)
-    built = build_replay([design], depth, simulator, workdir, optimize=optimize, cache_root=cache_root)
-    t0 = time.perf_counter()
-    futures = [client.submit(_run_shard, built, design, rows[lo:hi], lo, seed, pure=False,
-                             key=f'replay-{design.name}-{simulator}-{lo}-{hi}-{os.getpid()}-{time.time_ns()}')
-               for lo, hi in bounds]
+    bounds = shard_bounds(len(rows), n_shards or workers)
+    built = build_replay([design], len(rows), simulator, workdir, optimize=optimize, cache_root=cache_root)
+    run = ShardedRun(design, simulator, built, bounds, [], time.perf_counter())
+    for lo, hi in bounds:
+        fut = client.submit(_run_shard, built, design, rows[lo:hi], lo, seed, pure=False,
+                            key=f'replay-{design.name}-{simulator}-{lo}-{hi}-{os.getpid()}-{time.time_ns()}')
+        fut.add_done_callback(lambda _f: run.finished.append(time.perf_counter()))
+        run.futures.append(fut)
+    return run
+
+
+def gather_sharded(run: ShardedRun) -> Replay:
+    """The merged Replay of submitted shards; ``run_seconds`` is the wall time from submission to
+    the last shard's completion."""
     parts: list[Replay] = []
-    for (lo, hi), fut in zip(bounds, futures):
+    for (lo, hi), fut in zip(run.bounds, run.futures):
         try:
             parts.append(fut.result())
         except Exception as exc:  # noqa: BLE001 - KilledWorker, a simulator error: the shard is named
-            for f in futures:
+            for f in run.futures:
                 f.cancel()
-            raise ShardFailed(f'{simulator}: {design.name}: shard of vectors {lo}..{hi - 1} failed: '
+            raise ShardFailed(f'{run.simulator}: {run.design.name}: shard of vectors {lo}..{hi - 1} failed: '
                               f'{type(exc).__name__}: {exc}') from exc
-    seconds = time.perf_counter() - t0
+    seconds = max(run.finished, default=time.perf_counter()) - run.started
     return Replay(parts[0].simulator, parts[0].version, 'bulk', [np.concatenate([p.outputs[0] for p in parts])],
-                  [np.concatenate([p.unknown[0] for p in parts])], built.seconds, built.rebuilt, seconds, None)
+                  [np.concatenate([p.unknown[0] for p in parts])], run.built.seconds, run.built.rebuilt, seconds, None)
+
+
+def replay_sharded(design: Design, rows, simulator: str, workdir: Path | str, client, **kw) -> Replay:
+    """:func:`~verif.sim.replay.replay` of one design with its vectors split into shards run by
+    ``client``'s workers (default: one shard per worker: every shard pays the simulator's start-up
+    and design load); outputs merged in vector order. The build is the one an unsharded replay of
+    all the rows uses, so the shard count never causes a rebuild. Keywords: :func:`submit_sharded`."""
+    return gather_sharded(submit_sharded(design, rows, simulator, workdir, client, **kw))
