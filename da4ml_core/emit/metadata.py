@@ -13,6 +13,10 @@ Resource estimate (LUTs), per live op, from its operand and result widths:
 - INPUT, CONST, QUANTIZE: wires, none.
 
 FFs are the pipeline register bits.
+
+With ``interface='valid'`` or ``'axis'`` the numbers are the core's; the document adds an
+``interface`` section (interface.py: ports, reset, the wrapper's latency and register bits,
+the ``tdata`` layout) and its ``latency_cycles`` / ``clocked`` are those of the wrapper.
 """
 
 from __future__ import annotations

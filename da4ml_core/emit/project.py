@@ -18,15 +18,15 @@ DEFAULT_FAMILY = 'Agilex 7'
 DEFAULT_DEVICE = 'AGFB014R24B2E2V'
 
 
-def _constraints(clocked: bool, period: float) -> str:
+def _constraints(clocked: bool, period: float, data_ports=('inp', 'out')) -> str:
     p = f'{period:g}'
     if clocked:
         return f'create_clock -name clk -period {p} [get_ports clk]\n'
     lines = [
         '# combinational design: a virtual clock times the inp -> out paths',
         f'create_clock -name vclk -period {p}',
-        'set_input_delay -clock vclk 0 [get_ports {inp[*]}]',
-        'set_output_delay -clock vclk 0 [get_ports {out[*]}]',
+        f'set_input_delay -clock vclk 0 [get_ports {{{data_ports[0]}[*]}}]',
+        f'set_output_delay -clock vclk 0 [get_ports {{{data_ports[1]}[*]}}]',
     ]
     return '\n'.join(lines) + '\n'
 
@@ -53,7 +53,8 @@ report_timing_summary -file [file join $out timing.rpt]
 """
 
 
-def _quartus_tcl(name: str, sources: list[str], family: str, device: str, language: str) -> str:
+def _quartus_tcl(name: str, sources: list[str], family: str, device: str, language: str,
+                 data_ports=('inp', 'out')) -> str:
     files = '\n'.join('set_global_assignment -name ' + _QUARTUS_FILE[language].format(f'[file join $here {s}]')
                       for s in sources)
     return f"""# Quartus compilation of {name} (all ports virtual: the design is not tied to pins)
@@ -67,8 +68,8 @@ set_global_assignment -name DEVICE {device}
 set_global_assignment -name TOP_LEVEL_ENTITY {name}
 {files}
 set_global_assignment -name SDC_FILE [file join $here {name}.sdc]
-set_instance_assignment -name VIRTUAL_PIN ON -to inp[*]
-set_instance_assignment -name VIRTUAL_PIN ON -to out[*]
+set_instance_assignment -name VIRTUAL_PIN ON -to {data_ports[0]}[*]
+set_instance_assignment -name VIRTUAL_PIN ON -to {data_ports[1]}[*]
 execute_flow -compile
 project_close
 """
@@ -76,14 +77,16 @@ project_close
 
 def write_project(outdir: Path | str, name: str, sources: list[str], clocked: bool,
                   clock_period_ns: float = 5.0, part: str = DEFAULT_PART, family: str = DEFAULT_FAMILY,
-                  device: str = DEFAULT_DEVICE, language: str = 'verilog') -> list[Path]:
+                  device: str = DEFAULT_DEVICE, language: str = 'verilog',
+                  data_ports: tuple[str, str] = ('inp', 'out')) -> list[Path]:
     """Write ``<name>_vivado.tcl``, ``<name>.xdc``, ``<name>_quartus.tcl``, ``<name>.sdc``;
-    ``sources`` are file names inside ``outdir`` in compile order, in ``language``."""
+    ``sources`` are file names inside ``outdir`` in compile order, in ``language``;
+    ``data_ports``: the input and output data port patterns (virtual pins in Quartus)."""
     outdir = Path(outdir)
     files = {
         f'{name}_vivado.tcl': _vivado_tcl(name, sources, part, language),
         f'{name}.xdc': _constraints(clocked, clock_period_ns),
-        f'{name}_quartus.tcl': _quartus_tcl(name, sources, family, device, language),
+        f'{name}_quartus.tcl': _quartus_tcl(name, sources, family, device, language, data_ports),
         f'{name}.sdc': _constraints(clocked, clock_period_ns),
     }
     paths = []

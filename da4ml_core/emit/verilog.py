@@ -73,14 +73,15 @@ def header(prog: Program, sched: Schedule, name: str, mark: str) -> list[str]:
     ]
 
 
-def _body(net: Netlist, sched: Schedule) -> list[str]:
+def _body(net: Netlist, sched: Schedule, clock_enable: bool = False) -> list[str]:
     body = [line for c in net.cells for line in _cell(c)]
     regs = net.registers
     if regs:
         body += ['', f'    // pipeline registers: {sched.out_stage} stages, outputs registered']
         body += [f'    reg {_decl(w)} {r};' for _, r, _, w in regs]
+        edge = 'always @(posedge clk) if (ce) begin' if clock_enable else 'always @(posedge clk) begin'
         for t in sorted({r[0] for r in regs}):
-            body.append(f'    always @(posedge clk) begin  // into stage {t}')
+            body.append(f'    {edge}  // into stage {t}')
             body += [f'        {r} <= {src};' for s, r, src, _ in regs if s == t]
             body.append('    end')
     fields = ["1'b0" if v is None else v for v in net.outputs]
@@ -95,12 +96,19 @@ def _body(net: Netlist, sched: Schedule) -> list[str]:
     return body
 
 
-def render(prog: Program, lay: Layout, sched: Schedule, name: str) -> tuple[str, list[str]]:
-    """Module text and the sorted primitive names it instantiates."""
+def render(prog: Program, lay: Layout, sched: Schedule, name: str,
+           clock_enable: bool = False) -> tuple[str, list[str]]:
+    """Module text and the sorted primitive names it instantiates.
+
+    ``clock_enable``: a pipelined module gets a ``ce`` port that stalls every register together
+    (what the interface wrappers of interface.py drive); without registers it has no ``ce``.
+    """
     net = netlist(prog, lay, sched)
     ports = ['    input  wire clk,'] if sched.clocked else []
+    if clock_enable and net.registers:
+        ports.append('    input  wire ce,')
     ports += [f'    input  wire {_decl(lay.in_width)} inp,', f'    output wire {_decl(lay.out_width)} out']
     head = [*header(prog, sched, name, '//'), '`default_nettype none', '', f'module {name} (', *ports, ');']
     functions = [line for r in net.roms for line in _rom(r)]
-    text = '\n'.join([*head, *functions, *_body(net, sched), 'endmodule', '', '`default_nettype wire', ''])
+    text = '\n'.join([*head, *functions, *_body(net, sched, clock_enable), 'endmodule', '', '`default_nettype wire', ''])
     return text, list(net.primitives)

@@ -76,12 +76,13 @@ def _declarations(net: Netlist) -> list[str]:
     return decl
 
 
-def _body(net: Netlist, sched: Schedule) -> list[str]:
+def _body(net: Netlist, sched: Schedule, clock_enable: bool = False) -> list[str]:
     body = [line for c in net.cells if c.kind != 'const' for line in _statement(c)]
     if net.registers:
         body += ['', f'    -- pipeline registers: {sched.out_stage} stages, outputs registered']
+        edge = "        if rising_edge(clk) and ce = '1' then" if clock_enable else '        if rising_edge(clk) then'
         for t in sorted({r[0] for r in net.registers}):
-            body += [f'    stage{t}: process (clk)  -- into stage {t}', '    begin', '        if rising_edge(clk) then']
+            body += [f'    stage{t}: process (clk)  -- into stage {t}', '    begin', edge]
             body += [f'            {r} <= {src};' for s, r, src, _ in net.registers if s == t]
             body += ['        end if;', f'    end process stage{t};']
     fields = ['"0"' if v is None else v for v in net.outputs]
@@ -93,10 +94,14 @@ def _body(net: Netlist, sched: Schedule) -> list[str]:
     return body
 
 
-def render(prog: Program, lay: Layout, sched: Schedule, name: str) -> tuple[str, list[str]]:
-    """Entity + architecture text and the sorted primitive names it instantiates."""
+def render(prog: Program, lay: Layout, sched: Schedule, name: str,
+           clock_enable: bool = False) -> tuple[str, list[str]]:
+    """Entity + architecture text and the sorted primitive names it instantiates
+    (``clock_enable``: a ``ce`` port stalling every register, as in verilog.render)."""
     net = netlist(prog, lay, sched)
     ports = ['        clk : in  std_logic;'] if sched.clocked else []
+    if clock_enable and net.registers:
+        ports.append('        ce : in  std_logic;')
     ports += [f'        inp : in  {_slv(lay.in_width)};', f'        {OUT_PORT} : out {_slv(lay.out_width)}']
     text = '\n'.join([
         *header(prog, sched, name, '--'),
@@ -112,7 +117,7 @@ def render(prog: Program, lay: Layout, sched: Schedule, name: str) -> tuple[str,
         f'architecture rtl of {name} is',
         *_declarations(net),
         'begin',
-        *_body(net, sched),
+        *_body(net, sched, clock_enable),
         'end architecture rtl;',
         '',
     ])

@@ -52,12 +52,15 @@ def verilog_name(name: str) -> str:
     return s if not s[0].isdigit() else f'm_{s}'
 
 
-def write_design(conv, outdir: Path, name: str, latency_cutoff: float | None, clock_period_ns: float = 5.0) -> dict:
-    """Write Verilog + program.json for a Conversion; return the emitted metadata."""
+def write_design(conv, outdir: Path, name: str, latency_cutoff: float | None, clock_period_ns: float = 5.0,
+                 interface: str = 'bare') -> dict:
+    """Write Verilog (``interface``: see write_verilog) + program.json for a Conversion; return
+    the emitted metadata."""
     from da4ml_core.emit import write_verilog
 
     outdir = Path(outdir)
-    write_verilog(conv.program, outdir, name=name, latency_cutoff=latency_cutoff, clock_period_ns=clock_period_ns)
+    write_verilog(conv.program, outdir, name=name, latency_cutoff=latency_cutoff, clock_period_ns=clock_period_ns,
+                  interface=interface)
     (outdir / PROGRAM).write_text(conv.program.to_json())
     return load_metadata(outdir)
 

@@ -6,7 +6,8 @@ spec.json or a converted model's program.json + reference.npz), hashes it, lints
 *those files* on Icarus and Verilator (bulk path for every vector, per-cycle cocotb path for the
 first ones) against the spec's golden model or the model's stored Keras outputs (plus fresh
 vectors, see verif.flows.converted), checks the files did not change, and only then writes the bundle: the files, ``verification.json`` (simulators and versions,
-vector counts, seeds, results) and ``manifest.json`` (sha256 of every other bundle file). The
+vector counts, seeds, results), ``tb/`` + ``pytest.ini`` (a standalone cocotb-test check of the
+per-cycle vectors, verif.flows.bundle_tb) and ``manifest.json`` (sha256 of every other bundle file). The
 bundle appears atomically (a renamed temporary directory) or not at all.
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from .. import sim
 from ..hdl.design import METADATA, load_metadata
-from . import converted, regress, specs
+from . import bundle_tb, converted, regress, specs
 from .model_dir import PROGRAM, REFERENCE
 from .specs import SPEC_FILE, Spec
 
@@ -130,6 +131,9 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
         meta = load_metadata(design_dir)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return _refuse([f'{design_dir}: unreadable design ({type(exc).__name__}: {exc})'], {})
+    if 'interface' in meta:
+        return _refuse([f'{design_dir}: written with a valid / axis wrapper; the gate releases bare designs '
+                        f'(flat inp / out buses) only (a wrapper is checked by da4ml-core verify)'], {})
     if spec is not None:
         spec = spec.with_(n_vectors=n_vectors, seed=spec.seed if seed is None else seed)
     seed = spec.seed if spec is not None else (1 if seed is None else seed)
@@ -180,7 +184,8 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
     if checks.reasons:
         return _refuse(checks.reasons, report, workdir)
     shutil.rmtree(workdir, ignore_errors=True)
-    return GateResult(True, _write_bundle(design_dir, bundle_dir, names, before, report), [], report)
+    vectors = bundle_tb.bundle_vectors(design_dir, spec, per_cycle or DEFAULT_PER_CYCLE)
+    return GateResult(True, _write_bundle(design_dir, bundle_dir, names, before, report, vectors), [], report)
 
 
 def _check_spec(spec: Spec, design_dir: Path, meta: dict, per_cycle: int, simulators, workdir: Path,
@@ -217,7 +222,10 @@ def _reemit_matches(design_dir: Path, meta: dict) -> bool | str:
                    for s in meta['sources'])
 
 
-def _write_bundle(design_dir: Path, bundle_dir: Path, names: list[str], hashes: dict, report: dict) -> Path:
+def _write_bundle(design_dir: Path, bundle_dir: Path, names: list[str], hashes: dict, report: dict,
+                  tb_vectors=None) -> Path:
+    """Copy the verified files, the report, the standalone testbench (``tb_vectors``: its input
+    and expected rows, see verif.flows.bundle_tb) and the manifest over all of them."""
     bundle_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{bundle_dir.name}.', dir=bundle_dir.parent))
     try:
@@ -226,7 +234,8 @@ def _write_bundle(design_dir: Path, bundle_dir: Path, names: list[str], hashes: 
             if sha256(tmp / n) != hashes[n]:
                 raise OSError(f'{n} changed while it was copied into the bundle')
         (tmp / REPORT).write_text(json.dumps(report, indent=1, sort_keys=True) + '\n')
-        manifest = {'algorithm': 'sha256', 'files': {n: sha256(tmp / n) for n in sorted([*names, REPORT])}}
+        tb_names = [] if tb_vectors is None else bundle_tb.write_tb(tmp, load_metadata(tmp), *tb_vectors)
+        manifest = {'algorithm': 'sha256', 'files': {n: sha256(tmp / n) for n in sorted([*names, REPORT, *tb_names])}}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + '\n')
         os.chmod(tmp, 0o755)
         os.rename(tmp, bundle_dir)  # atomic: the bundle is complete or absent

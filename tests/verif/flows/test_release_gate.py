@@ -21,6 +21,8 @@ import pytest
 
 from verif.flows import release, specs
 from verif.flows.specs import Spec
+from verif.hdl.design import buses
+from verif.hdl.files import read_words
 
 pytestmark = pytest.mark.rtl
 
@@ -48,8 +50,9 @@ def test_good_design_is_released(good_design, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert 'RELEASED' in res.stdout
     manifest = json.loads((out / release.MANIFEST).read_text())
-    files = sorted(p.name for p in out.iterdir())
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file())
     assert sorted([*manifest['files'], release.MANIFEST]) == files
+    assert {'tb/stimulus.hex', 'tb/expected.hex', 'tb/bundle_tb.py', 'tb/test_gate_dut.py', 'pytest.ini'} <= set(files)
     for name, digest in manifest['files'].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest, name
     for name in json.loads((good_design / 'metadata.json').read_text())['sources']:
@@ -153,6 +156,10 @@ def test_converted_model_is_released(converted_design, tmp_path):
     assert report['kind'] == 'converted model' and report['rebuild_matches'] is True
     with np.load(converted_design / 'reference.npz') as ref:
         n_keras = len(ref['inputs'])
+        in_bus, out_bus = buses(json.loads((out / 'metadata.json').read_text()))
+        n_tb = min(PER_CYCLE, n_keras)  # the bundle's own testbench: the per-cycle vectors, Keras's outputs
+        assert read_words(out / 'tb' / 'stimulus.hex') == in_bus.pack(ref['inputs'][:n_tb])
+        assert read_words(out / 'tb' / 'expected.hex') == out_bus.pack(ref['expected'][:n_tb])
     runs = {(r['simulator'], r['path'], r.get('oracle')): r for r in report['runs']}
     want = {('interpreter', 'model', 'keras'), ('reference', 'model', 'keras'),
             ('reference', 'program', 'interpreter')}
