@@ -257,7 +257,9 @@ def _verify(outdir: Path, simulators, out, scheduler: str = 'local', samples: di
     for f in ('metadata.json', wf.PROGRAM, wf.REFERENCE):
         if not (outdir / f).is_file():
             raise UsageError(f'{outdir}: no {f} (not a directory written by da4ml-core convert)')
-    if 'interface' in json.loads((outdir / 'metadata.json').read_text()):
+    from verif.hdl.design import load_metadata
+
+    if 'interface' in load_metadata(outdir):  # a readable metadata.json, or an error naming it
         return _verify_interface(outdir, simulators, out)
     with scheduler_client(scheduler) as client:
         report = verify_dir(outdir, simulators, client=client, samples=samples)
