@@ -1,0 +1,275 @@
+"""Mutation testing of the harness itself: how many single faults of a design its checks catch.
+
+Why: a passing check is worth the faults it would have refused. Each mutant
+(``verif.flows.mutants``: one edit of the emitted top module) is a real file set, built and
+replayed in bulk by ``verif.sim.replay`` (several mutants per simulation, one build cache) on
+the design's default stimulus, and judged by ``verif.flows.judge.compare`` against what the
+*unmutated* program must give (the exact reference, ``verif.oracle.reference``). Outcomes:
+
+- ``killed``: some vector differs; ``first`` is the index of the first one;
+- ``equivalent``: no vector of the stimulus differs and neither does any of the 2**n input
+  words (n = the design's used input bits, at most ``EXHAUSTIVE_BITS``): proven by exhaustive
+  simulation;
+- ``undecided``: no vector differs and the input space is too large to enumerate: never
+  counted as killed;
+- ``unbuildable``: the simulator refused the mutant (an operator bug, reported).
+
+``python -m verif.flows.mutation --specs DIR|FILE ... | --model-dir OUTDIR`` runs a campaign.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import sim
+from ..hdl.design import Design, emitted_design, load_metadata
+from . import judge
+from .directed import directed_rows
+from .mutants import OPERATORS, TopModule, sample
+from .ports import bus_to_floats
+from .program_oracle import expected_reference
+
+__all__ = ['EXHAUSTIVE_BITS', 'MutationError', 'Outcome', 'Target', 'all_words', 'input_bits', 'run', 'summary',
+           'target_from_dir', 'target_from_spec']
+
+EXHAUSTIVE_BITS = 20
+MAX_BATCH_OPS = 4000  # live ops per simulation (as the regression batches designs)
+
+
+class MutationError(RuntimeError):
+    """The unmutated design does not pass its own oracle: no mutant can be judged against it."""
+
+
+@dataclass
+class Target:
+    """A design to mutate: its emitted directory, program, default stimulus (bus rows) and the
+    unmutated program's outputs on it."""
+
+    name: str
+    kind: str
+    outdir: Path
+    meta: dict
+    prog: object
+    rows: np.ndarray
+    n_directed: int = 0
+
+    def expected(self, rows: np.ndarray) -> np.ndarray:
+        return expected_reference(self.prog, self.meta, bus_to_floats(self.meta, rows))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    design: str
+    mutant: str
+    operator: str
+    what: str
+    status: str  # killed | equivalent | undecided | unbuildable
+    first: int | None  # index of the first failing vector (in the vector set named by ``by``)
+    failing: int
+    by: str  # 'stimulus' or 'exhaustive'
+    seconds: float
+
+
+def _with_directed(prog, meta, rows, seed: int, directed: bool) -> tuple[np.ndarray, int]:
+    if not directed:
+        return rows, 0
+    extra = directed_rows(prog, meta, rows, seed=seed)
+    return np.concatenate([rows, extra]), len(extra)
+
+
+def target_from_dir(outdir: Path | str, *, seed: int = 1, directed: bool = True) -> Target:
+    """A converted model's directory: the stored vectors (``reference.npz``), then directed ones."""
+    from da4ml_core.ir import Program
+
+    from .model_dir import PROGRAM, load_reference
+
+    outdir = Path(outdir)
+    meta = load_metadata(outdir)
+    prog = Program.from_json((outdir / PROGRAM).read_text())
+    rows = np.asarray(load_reference(outdir)['inputs'], dtype=np.int64)
+    rows, n = _with_directed(prog, meta, rows, seed, directed)
+    return Target(meta['top'], 'converted', outdir, meta, prog, rows, n)
+
+
+def target_from_spec(spec, workdir: Path | str, *, directed: bool = True) -> Target:
+    """A regression spec built into ``workdir/<name>``: its regression stimulus, then directed rows."""
+    from .ports import bus_inputs
+    from .specs import build, compile_program, stimulus
+
+    outdir = build(spec, Path(workdir) / spec.name)
+    meta = load_metadata(outdir)
+    prog = compile_program(spec)
+    rows = bus_inputs(meta, spec.in_kifs, stimulus(spec), np.random.default_rng([spec.seed, 1]))
+    rows, n = _with_directed(prog, meta, rows, spec.seed, directed)
+    kind = spec.kind if spec.kind == 'cmvm' else f'traced-{spec.function}'
+    return Target(spec.name, kind, outdir, meta, prog, rows, n)
+
+
+def input_bits(meta: dict) -> int:
+    return sum(int(e['width']) for e in meta['inputs'] if e['used'])
+
+
+def all_words(meta: dict) -> np.ndarray:
+    """Every input word of the used fields (pads 0), as bus rows: 2**input_bits rows."""
+    n = input_bits(meta)
+    idx = np.arange(1 << n, dtype=np.int64)
+    rows = np.zeros((1 << n, max(len(meta['inputs']), 1)), dtype=np.int64)
+    at = 0
+    for j, e in enumerate(meta['inputs']):
+        if not e['used']:
+            continue
+        w = int(e['width'])
+        col = (idx >> at) & ((1 << w) - 1)
+        rows[:, j] = np.where(col >= 1 << (w - 1), col - (1 << w), col) if e['signed'] else col
+        at += w
+    return rows
+
+
+def _designs(target: Target, mutants, workdir: Path) -> list[Design]:
+    base = emitted_design(target.outdir, target.meta)
+    mdir = workdir / 'mutants'
+    mdir.mkdir(parents=True, exist_ok=True)
+    out = []
+    for m in mutants:
+        path = mdir / f'{m.name}.v'
+        path.write_text(m.text)
+        out.append(Design(m.name, (*base.sources[:-1], path), base.in_bus, base.out_bus, base.latency, base.clocked))
+    return out
+
+
+def _batches(items: list, ops_each: int) -> list[list]:
+    size = max(1, MAX_BATCH_OPS // max(ops_each, 1))
+    return [items[k:k + size] for k in range(0, len(items), size)]
+
+
+def _first_failures(designs: list[Design], rows, expected, simulator: str, workdir: Path,
+                    ops_each: int) -> tuple[list, float]:
+    """Per design (index of the first failing vector, count) or None if it did not build."""
+    out, t0 = [], time.perf_counter()
+    for batch in _batches(designs, ops_each):
+        try:
+            run_ = sim.replay(batch, [rows] * len(batch), simulator, workdir)
+            runs = list(zip(run_.outputs, run_.unknown))
+        except sim.BuildFailed:
+            if len(batch) == 1:
+                out.append(None)
+                continue
+            runs = []
+            for d in batch:  # find which one the simulator refuses
+                try:
+                    one = sim.replay([d], [rows], simulator, workdir)
+                    runs.append((one.outputs[0], one.unknown[0]))
+                except sim.BuildFailed:
+                    runs.append(None)
+        for r in runs:
+            if r is None:
+                out.append(None)
+                continue
+            found = judge.compare(r[0], r[1], expected)
+            out.append((int(found.vectors[0]), found.count) if found.count else (None, 0))
+    return out, time.perf_counter() - t0
+
+
+def run(target: Target, n: int, seed: int, *, simulator: str = 'verilator', workdir: Path | str | None = None,
+        operators=OPERATORS, exhaustive_bits: int = EXHAUSTIVE_BITS) -> list[Outcome]:
+    """``n`` seeded mutants of ``target`` judged on its default stimulus, survivors decided by
+    exhaustive simulation when the design has at most ``exhaustive_bits`` used input bits."""
+    workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix='mutation-'))
+    top_path = target.outdir / f'{target.meta["top"]}.v'
+    top = TopModule(top_path.read_text(), target.meta['top'])
+    mutants = sample(top, n, seed, operators)
+    designs = _designs(target, mutants, workdir)
+    base = emitted_design(target.outdir, target.meta)
+    ops_each = int(target.meta.get('n_live_ops', 1))
+    expected = target.expected(target.rows)
+    results, seconds = _first_failures([base, *designs], target.rows, expected, simulator, workdir / 'sim', ops_each)
+    if results[0] is None or results[0][1]:
+        raise MutationError(f'{target.name}: the unmutated design does not pass its oracle on {simulator} '
+                            f'({"no build" if results[0] is None else f"{results[0][1]} vectors differ"})')
+    each = seconds / (len(designs) + 1)
+    status = {}
+    for m, r in zip(mutants, results[1:]):
+        if r is None:
+            status[m.name] = ('unbuildable', None, 0, 'stimulus')
+        elif r[1]:
+            status[m.name] = ('killed', r[0], r[1], 'stimulus')
+    alive = [(m, d) for m, d in zip(mutants, designs) if m.name not in status]
+    if alive and input_bits(target.meta) <= exhaustive_bits:
+        words = all_words(target.meta)
+        more, s2 = _first_failures([d for _, d in alive], words, target.expected(words), simulator,
+                                   workdir / 'exhaustive', ops_each)
+        for (m, _), r in zip(alive, more):
+            status[m.name] = ('unbuildable', None, 0, 'exhaustive') if r is None else \
+                ('killed', r[0], r[1], 'exhaustive') if r[1] else ('equivalent', None, 0, 'exhaustive')
+        each_alive = s2 / len(alive)
+    else:
+        each_alive = 0.0
+        for m, _ in alive:
+            status[m.name] = ('undecided', None, 0, 'stimulus')
+    out = []
+    for m in mutants:
+        st, first, failing, by = status[m.name]
+        extra = each_alive if by == 'exhaustive' else 0.0
+        out.append(Outcome(target.name, m.name, m.site.operator, m.site.what, st, first, failing, by,
+                           round(each + extra, 3)))
+    return out
+
+
+def summary(outcomes: list[Outcome]) -> dict:
+    """Counts per status, and the kill rate over the non-equivalent mutants."""
+    counts = {s: sum(o.status == s for o in outcomes) for s in ('killed', 'equivalent', 'undecided', 'unbuildable')}
+    judged = len(outcomes) - counts['equivalent'] - counts['unbuildable']
+    return {'mutants': len(outcomes), **counts,
+            'kill_rate': round(counts['killed'] / judged, 6) if judged else 1.0}
+
+
+def _specs(paths: list[Path]):
+    from .specs import SPEC_FILE, Spec
+
+    for p in paths:
+        files = sorted(p.rglob(SPEC_FILE)) + sorted(f for f in p.glob('*.json') if f.name != SPEC_FILE) \
+            if p.is_dir() else [p]
+        for f in files:
+            yield Spec.load(f)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog='python -m verif.flows.mutation', description=__doc__.split('\n')[0])
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument('--specs', type=Path, nargs='+', help='spec.json files or directories of them')
+    src.add_argument('--model-dir', type=Path, help='a directory written by da4ml-core convert')
+    ap.add_argument('-n', '--mutants', type=int, default=32, help='mutants per design (default 32)')
+    ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--simulator', default='verilator', choices=sim.SIMULATORS)
+    ap.add_argument('--workdir', type=Path, default=None)
+    ap.add_argument('-o', '--output', type=Path, default=None, help='write every outcome as JSON')
+    args = ap.parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix='mutation-'))
+    if args.model_dir is not None:
+        targets = [target_from_dir(args.model_dir, seed=args.seed)]
+    else:
+        targets = [target_from_spec(s, workdir / 'designs') for s in _specs(args.specs)]
+    outcomes = []
+    for t in targets:
+        got = run(t, args.mutants, args.seed, simulator=args.simulator, workdir=workdir / t.name)
+        outcomes += got
+        print(f'{t.name}: {json.dumps(summary(got))}')
+        for o in got:
+            if o.status != 'killed':
+                print(f'  {o.status}: {o.mutant} {o.operator}: {o.what}')
+    print(f'all: {json.dumps(summary(outcomes))}')
+    if args.output is not None:
+        args.output.write_text(json.dumps([asdict(o) for o in outcomes], indent=1) + '\n')
+    return 0 if all(o.status in ('killed', 'equivalent') for o in outcomes) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
