@@ -179,14 +179,21 @@ def _first_failures(designs: list[Design], rows, expected, simulator: str, workd
 
 
 def run(target: Target, n: int, seed: int, *, simulator: str = 'verilator', workdir: Path | str | None = None,
-        operators=OPERATORS, exhaustive_bits: int = EXHAUSTIVE_BITS) -> list[Outcome]:
-    """``n`` seeded mutants of ``target`` judged on its default stimulus, survivors decided by
+        operators=OPERATORS, program_mutants: int = 0, exhaustive_bits: int = EXHAUSTIVE_BITS) -> list[Outcome]:
+    """``n`` seeded top-module mutants of ``target`` (and ``program_mutants`` program mutants,
+    ``verif.flows.program_mutants``) judged on its default stimulus, survivors decided by
     exhaustive simulation when the design has at most ``exhaustive_bits`` used input bits."""
+    from .program_mutants import sample_program
+
     workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix='mutation-'))
     top_path = target.outdir / f'{target.meta["top"]}.v'
     top = TopModule(top_path.read_text(), target.meta['top'])
     mutants = sample(top, n, seed, operators)
-    designs = _designs(target, mutants, workdir)
+    entries = [(m.name, m.site.operator, m.site.what, d) for m, d in zip(mutants, _designs(target, mutants, workdir))]
+    if program_mutants:
+        pm, _ = sample_program(target.prog, target.meta, program_mutants, seed, workdir / 'program-mutants')
+        entries += [(m.name, m.operator, m.what, m.design) for m in pm]
+    designs = [e[3] for e in entries]
     base = emitted_design(target.outdir, target.meta)
     ops_each = int(target.meta.get('n_live_ops', 1))
     expected = target.expected(target.rows)
@@ -196,30 +203,29 @@ def run(target: Target, n: int, seed: int, *, simulator: str = 'verilator', work
                             f'({"no build" if results[0] is None else f"{results[0][1]} vectors differ"})')
     each = seconds / (len(designs) + 1)
     status = {}
-    for m, r in zip(mutants, results[1:]):
+    for e, r in zip(entries, results[1:]):
         if r is None:
-            status[m.name] = ('unbuildable', None, 0, 'stimulus')
+            status[e[0]] = ('unbuildable', None, 0, 'stimulus')
         elif r[1]:
-            status[m.name] = ('killed', r[0], r[1], 'stimulus')
-    alive = [(m, d) for m, d in zip(mutants, designs) if m.name not in status]
+            status[e[0]] = ('killed', r[0], r[1], 'stimulus')
+    alive = [e for e in entries if e[0] not in status]
+    each_alive = 0.0
     if alive and input_bits(target.meta) <= exhaustive_bits:
         words = all_words(target.meta)
-        more, s2 = _first_failures([d for _, d in alive], words, target.expected(words), simulator,
+        more, s2 = _first_failures([e[3] for e in alive], words, target.expected(words), simulator,
                                    workdir / 'exhaustive', ops_each)
-        for (m, _), r in zip(alive, more):
-            status[m.name] = ('unbuildable', None, 0, 'exhaustive') if r is None else \
+        for e, r in zip(alive, more):
+            status[e[0]] = ('unbuildable', None, 0, 'exhaustive') if r is None else \
                 ('killed', r[0], r[1], 'exhaustive') if r[1] else ('equivalent', None, 0, 'exhaustive')
         each_alive = s2 / len(alive)
     else:
-        each_alive = 0.0
-        for m, _ in alive:
-            status[m.name] = ('undecided', None, 0, 'stimulus')
+        for e in alive:
+            status[e[0]] = ('undecided', None, 0, 'stimulus')
     out = []
-    for m in mutants:
-        st, first, failing, by = status[m.name]
+    for name, operator, what, _ in entries:
+        st, first, failing, by = status[name]
         extra = each_alive if by == 'exhaustive' else 0.0
-        out.append(Outcome(target.name, m.name, m.site.operator, m.site.what, st, first, failing, by,
-                           round(each + extra, 3)))
+        out.append(Outcome(target.name, name, operator, what, st, first, failing, by, round(each + extra, 3)))
     return out
 
 
@@ -246,7 +252,8 @@ def main(argv=None) -> int:
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument('--specs', type=Path, nargs='+', help='spec.json files or directories of them')
     src.add_argument('--model-dir', type=Path, help='a directory written by da4ml-core convert')
-    ap.add_argument('-n', '--mutants', type=int, default=32, help='mutants per design (default 32)')
+    ap.add_argument('-n', '--mutants', type=int, default=32, help='top-module mutants per design (default 32)')
+    ap.add_argument('--program-mutants', type=int, default=8, help='program mutants per design (default 8)')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--simulator', default='verilator', choices=sim.SIMULATORS)
     ap.add_argument('--workdir', type=Path, default=None)
@@ -259,7 +266,8 @@ def main(argv=None) -> int:
         targets = [target_from_spec(s, workdir / 'designs') for s in _specs(args.specs)]
     outcomes = []
     for t in targets:
-        got = run(t, args.mutants, args.seed, simulator=args.simulator, workdir=workdir / t.name)
+        got = run(t, args.mutants, args.seed, simulator=args.simulator, workdir=workdir / t.name,
+                  program_mutants=args.program_mutants)
         outcomes += got
         print(f'{t.name}: {json.dumps(summary(got))}')
         for o in got:
