@@ -17,8 +17,8 @@ round_tie   a rounding quantizer (QUANTIZE of ``x + offset`` dropping bits of x)
 lut_entry   one reachable entry (key value) of a LOOKUP read
 =========== ==============================================================================
 
-An adder's extremes over inputs only (its linear form has INPUT ops alone as leaves) are
-``reachable``: proven reachable by the signs of the form; any other event may be unreachable
+An adder's extremes over inputs only (its linear form's leaves are inputs or bit slices of
+inputs, each of a different input) are ``reachable``: proven reachable by the signs of the form; any other event may be unreachable
 (its interval is an over-approximation), so coverage reports hits over all events and over
 the proven-reachable ones.
 """
@@ -35,7 +35,7 @@ from da4ml_core.ir.ranges import LinearRanges
 
 from ..oracle.reference import evaluate_ops_raw
 
-__all__ = ['KINDS', 'Coverage', 'Event', 'distances', 'events', 'input_form', 'live_ops', 'measure']
+__all__ = ['KINDS', 'Coverage', 'Event', 'distance', 'distances', 'events', 'input_form', 'input_leaf', 'live_ops', 'measure']
 
 KINDS = ('adder_min', 'adder_max', 'mux_a', 'mux_b', 'sat_clamp', 'sat_pass', 'relu_pos', 'relu_neg', 'round_tie',
          'lut_entry')
@@ -66,13 +66,42 @@ def live_ops(prog: Program) -> list[bool]:
     return live
 
 
+def input_leaf(prog: Program, j: int) -> int | None:
+    """The INPUT op that op j is a bit slice of, else None: j itself, or a QUANTIZE of it
+    (possibly rounded first: of ``input + c`` with 0 <= c < one output step), such that every
+    value v of j's interval is produced by the input raw ``v << D`` (D = bits dropped)."""
+    op = prog.ops[j]
+    if op.opcode == Opcode.INPUT:
+        return j
+    if op.opcode != Opcode.QUANTIZE:
+        return None
+    a = prog.ops[op.id0]
+    if a.opcode == Opcode.CONST_ADD and prog.ops[a.id0].opcode == Opcode.INPUT and a.qint.f == prog.ops[a.id0].qint.f:
+        c, i = a.data, a.id0
+    elif a.opcode == Opcode.INPUT:
+        c, i = 0, op.id0
+    else:
+        return None
+    q, qi = op.qint, prog.ops[i].qint
+    D = qi.f - q.f
+    if D < 0 or not 0 <= c < 1 << D or (q.lo << D) < qi.lo or (q.hi << D) > qi.hi:
+        return None
+    return i
+
+
 def input_form(lin: LinearRanges, prog: Program, i: int) -> tuple[dict[int, int], int] | None:
-    """Op i as ``const + sum(c * raw(INPUT op j))`` on its own grid, or None when a leaf is not
-    an INPUT op (or the grids do not align)."""
+    """Op i as ``const + sum(c * raw(leaf j))`` on its own grid, every leaf an input or a bit
+    slice of one; None otherwise (or when the grids do not align)."""
     form = lin._form(i)
-    if form is None or any(prog.ops[j].opcode != Opcode.INPUT for j in form[0]):
+    if form is None or any(input_leaf(prog, j) is None for j in form[0]):
         return None
     return dict(form[0]), form[1]
+
+
+def _independent(prog: Program, terms: dict[int, int]) -> bool:
+    """Every leaf reads a different input: each can sit at its own bound."""
+    inputs = [prog.ops[input_leaf(prog, j)].id0 for j in terms]
+    return len(set(inputs)) == len(inputs)
 
 
 def _msb_split(q) -> int | None:
@@ -94,7 +123,8 @@ def events(prog: Program) -> list[Event]:
             continue
         code, q = op.opcode, op.qint
         if code in _ADDERS and q.lo < q.hi:
-            proven = input_form(lin, prog, i) is not None
+            form = input_form(lin, prog, i)
+            proven = form is not None and _independent(prog, form[0])
             out += [Event('adder_min', i, i, q.lo, proven), Event('adder_max', i, i, q.hi, proven)]
         elif abs(code) == Opcode.MUX:
             kq = prog.ops[op.key].qint
@@ -146,32 +176,37 @@ def _as_int(raw) -> np.ndarray:
     return np.asarray(raw, dtype=object) if np.asarray(raw).dtype == object else np.asarray(raw, dtype=np.int64)
 
 
+def distance(prog: Program, e: Event, raw) -> np.ndarray:
+    """How far each value ``raw`` of the op ``e`` watches is from ``e`` (0: hit)."""
+    raw = _as_int(raw)
+    if e.kind == 'adder_min':
+        d = raw - e.target
+    elif e.kind == 'adder_max':
+        d = e.target - raw
+    elif e.kind in ('mux_a', 'mux_b', 'sat_clamp', 'sat_pass'):
+        kq = prog.ops[e.watch].qint
+        split = _msb_split(kq)
+        if kq.kif.k:  # msb <=> raw < 0
+            d = (raw + 1) if e.target else -raw
+        else:
+            d = (split - raw) if e.target else (raw - split + 1)
+        d = np.maximum(d, 0)
+    elif e.kind in ('relu_pos', 'relu_neg'):
+        d = np.maximum(1 - raw * e.target, 0)
+    elif e.kind == 'round_tie':
+        m = (raw - (1 << (e.target - 1))) % (1 << e.target)
+        d = np.minimum(m, (1 << e.target) - m)
+    else:  # lut_entry
+        d = np.abs(raw - e.target)
+    return np.asarray(d, dtype=np.float64)
+
+
 def distances(prog: Program, evs: list[Event], values: list[tuple[np.ndarray, int]]) -> np.ndarray:
     """(n_events, n_rows) how far each row is from each event (0: hit), from op values."""
     n = len(values[0][0]) if values else 0
     out = np.zeros((len(evs), n), dtype=np.float64)
-    for e_idx, e in enumerate(evs):
-        raw = _as_int(values[e.watch][0])
-        if e.kind == 'adder_min':
-            d = raw - e.target
-        elif e.kind == 'adder_max':
-            d = e.target - raw
-        elif e.kind in ('mux_a', 'mux_b', 'sat_clamp', 'sat_pass'):
-            kq = prog.ops[e.watch].qint
-            split = _msb_split(kq)
-            if kq.kif.k:  # msb <=> raw < 0
-                d = (raw + 1) if e.target else -raw
-            else:
-                d = (split - raw) if e.target else (raw - split + 1)
-            d = np.maximum(d, 0)
-        elif e.kind in ('relu_pos', 'relu_neg'):
-            d = np.maximum(1 - raw * e.target, 0)
-        elif e.kind == 'round_tie':
-            m = (raw - (1 << (e.target - 1))) % (1 << e.target)
-            d = np.minimum(m, (1 << e.target) - m)
-        else:  # lut_entry
-            d = np.abs(raw - e.target)
-        out[e_idx] = np.asarray(d, dtype=np.float64)
+    for k, e in enumerate(evs):
+        out[k] = distance(prog, e, values[e.watch][0])
     return out
 
 

@@ -30,9 +30,10 @@ __all__ = ['CAP', 'MIN_BUDGET', 'PER_ADDER', 'budget_for', 'directed_rows']
 
 PER_ADDER = 2
 MIN_BUDGET = 16
-CAP = 256
+CAP = 1024
 SEARCH_ROUNDS = 12
 SEARCH_WIDTH = 8  # mutated rows per missed event and round
+SEARCH_EVENTS_PER_ROW = 4  # missed events looked at per row of the budget
 
 
 def budget_for(prog: Program) -> int:
@@ -49,13 +50,20 @@ def _field_ranges(meta: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _input_map(prog: Program, meta: dict) -> dict[int, tuple[int, int]]:
-    """INPUT op -> (bus field, left shift from the op's raw value to the field's)."""
+    """Input-like leaf op (an INPUT or a bit slice of one) -> (bus field, left shift from the
+    op's raw value to the field's)."""
     out = {}
-    for i, op in enumerate(prog.ops):
-        if op.opcode == Opcode.INPUT and op.id0 < len(meta['inputs']) and meta['inputs'][op.id0]['used']:
-            d = int(meta['inputs'][op.id0]['f']) - (op.qint.f + prog.inp_shifts[op.id0])
-            if d >= 0:
-                out[i] = (op.id0, d)
+    for j in range(len(prog.ops)):
+        i = cov.input_leaf(prog, j)
+        if i is None:
+            continue
+        field = prog.ops[i].id0
+        if field >= len(meta['inputs']) or not meta['inputs'][field]['used']:
+            continue
+        d = int(meta['inputs'][field]['f']) - (prog.ops[i].qint.f + prog.inp_shifts[field])
+        d += prog.ops[i].qint.f - prog.ops[j].qint.f
+        if d >= 0:
+            out[j] = (field, d)
     return out
 
 
@@ -104,15 +112,18 @@ def _evaluate(prog, meta, rows) -> list:
 
 
 def _search(prog, meta, evs, start: np.ndarray, lo, hi, rng) -> np.ndarray:
-    """Best row per event after SEARCH_ROUNDS rounds of seeded mutation (start: one row per event)."""
+    """Best row per event after SEARCH_ROUNDS rounds of seeded mutation (start: one row per
+    event); each event scores only its own candidates."""
     best = start.copy()
-    best_d = cov.distances(prog, evs, _evaluate(prog, meta, best))[np.arange(len(evs)), np.arange(len(evs))]
+    values = _evaluate(prog, meta, best)
+    best_d = np.array([cov.distance(prog, e, values[e.watch][0][k:k + 1])[0] for k, e in enumerate(evs)])
     span = hi - lo
+    W = SEARCH_WIDTH
     for _ in range(SEARCH_ROUNDS):
         todo = np.flatnonzero(best_d > 0)
         if not len(todo):
             break
-        cand = np.repeat(best[todo], SEARCH_WIDTH, axis=0)
+        cand = np.repeat(best[todo], W, axis=0)
         for r in range(len(cand)):
             for j in rng.choice(len(lo), size=min(len(lo), int(rng.integers(1, 4))), replace=False).tolist():
                 if span[j] == 0:
@@ -124,12 +135,13 @@ def _search(prog, meta, evs, start: np.ndarray, lo, hi, rng) -> np.ndarray:
                     cand[r, j] = min(max(cand[r, j] + int(rng.integers(-4, 5)), lo[j]), hi[j])
                 else:
                     cand[r, j] = lo[j] if rng.integers(2) else hi[j]
-        d = cov.distances(prog, [evs[t] for t in todo], _evaluate(prog, meta, cand))
+        values = _evaluate(prog, meta, cand)
         for k, t in enumerate(todo.tolist()):
-            mine = d[k, k * SEARCH_WIDTH:(k + 1) * SEARCH_WIDTH]
+            e = evs[t]
+            mine = cov.distance(prog, e, values[e.watch][0][k * W:(k + 1) * W])
             m = int(np.argmin(mine))
             if mine[m] < best_d[t]:
-                best_d[t], best[t] = mine[m], cand[k * SEARCH_WIDTH + m]
+                best_d[t], best[t] = mine[m], cand[k * W + m]
     return best
 
 
@@ -143,6 +155,8 @@ def directed_rows(prog: Program, meta: dict, base_rows, *, budget: int | None = 
     n_fields = max(len(meta['inputs']), 1)
     empty = np.zeros((0, n_fields), dtype=np.int64)
     missed = list(cov.measure(prog, bus_to_floats(meta, base_rows)).missed) if len(base_rows) else cov.events(prog)
+    missed.sort(key=lambda e: (not e.reachable, e.op))  # proven-reachable first, then in op order
+    missed = missed[:SEARCH_EVENTS_PER_ROW * budget]
     if not missed or not budget:
         return empty
     rng = np.random.default_rng([seed, 7])

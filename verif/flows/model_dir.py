@@ -24,6 +24,7 @@ import numpy as np
 
 from ..hdl.design import METADATA, buses
 from ..hdl.stimulus import stimulus
+from .directed import directed_rows
 from .ports import bus_to_floats, floats_to_bus, outputs_to_bus
 
 __all__ = ['PROGRAM', 'REFERENCE', 'REPORT', 'ModelDirError', 'design_summary', 'keras_vectors', 'load_reference',
@@ -57,7 +58,8 @@ def write_design(conv, outdir: Path, name: str, latency_cutoff: float | None, cl
 
 def keras_vectors(conv, model, meta: dict, n_random: int, x_data=None, seed: int = 1):
     """Test vectors: the data rows (at the port precision), then the stimulus generator's rows
-    (field extremes, corner mixes, ``n_random`` uniform bus words); expected outputs from
+    (field extremes, corner mixes, ``n_random`` uniform bus words), then directed rows for the
+    program's corners those miss (``verif.flows.directed``); expected outputs from
     ``model.predict``. Returns (rows, expected, X)."""
     parts = []
     if x_data is not None:
@@ -65,6 +67,7 @@ def keras_vectors(conv, model, meta: dict, n_random: int, x_data=None, seed: int
     if n_random > 0 or not parts:
         parts.append(stimulus(buses(meta)[0].fields, n_random, seed, n_mixes=N_CORNER_MIXES))
     rows = np.concatenate(parts)
+    rows = np.concatenate([rows, directed_rows(conv.program, meta, rows, seed=seed)])
     X = bus_to_floats(meta, rows)
     xs = conv.split_inputs(X.astype(np.float32))
     y = model.predict(xs if len(xs) > 1 else xs[0], verbose=0, batch_size=8192)
