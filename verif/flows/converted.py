@@ -28,7 +28,7 @@ from .. import sim
 from ..hdl.design import buses, emitted_design, load_metadata
 from ..hdl.stimulus import stimulus
 from ..sim.shard import replay_sharded
-from . import judge
+from . import design_coverage, judge
 from .model_dir import (N_CORNER_MIXES, PROGRAM, REFERENCE, REPORT, ModelDirError, design_summary, load_reference,
                         read_report, write_report)
 from .ports import bus_to_floats
@@ -180,6 +180,8 @@ def verify_dir(outdir: Path, simulators, on_step=None, client=None) -> dict:
     sims = {s: runs[(s, 'bulk')] for s in simulators if (s, 'bulk') in runs}
     report.update(design_summary(meta))
     report['verification'] = {'vectors': found.summary['keras_vectors'], **checks, 'simulators': sims}
+    cov = design_coverage.of_model_dir(outdir)
+    report['coverage'] = {**cov.as_dict(), 'line': cov.line()}
     report['mismatches'] = int(sum(r['mismatches'] for r in found.runs))
     report['verified'] = sorted(sims)
     write_report(outdir, report)

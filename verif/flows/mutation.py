@@ -37,8 +37,9 @@ from .mutants import OPERATORS, TopModule, sample
 from .ports import bus_to_floats
 from .program_oracle import expected_reference
 
-__all__ = ['EXHAUSTIVE_BITS', 'MutationError', 'Outcome', 'Target', 'all_words', 'input_bits', 'run', 'summary',
-           'target_from_dir', 'target_from_spec']
+__all__ = ['EXHAUSTIVE_BITS', 'MutationError', 'Outcome', 'Target', 'all_words', 'entries_of', 'input_bits',
+           'judge_mutants', 'run', 'summary', 'top_module',
+           'target_from_dir', 'target_from_spec', 'verify_mutants']
 
 EXHAUSTIVE_BITS = 20
 MAX_BATCH_OPS = 4000  # live ops per simulation (as the regression batches designs)
@@ -178,21 +179,37 @@ def _first_failures(designs: list[Design], rows, expected, simulator: str, workd
     return out, time.perf_counter() - t0
 
 
+Entry = tuple  # (mutant name, operator, what was changed, Design)
+
+
+def top_module(target: Target) -> TopModule:
+    return TopModule((target.outdir / f'{target.meta["top"]}.v').read_text(), target.meta['top'])
+
+
+def entries_of(target: Target, mutants, workdir: Path | str) -> list[Entry]:
+    """Top-module mutants as judgeable entries (their files written under ``workdir``)."""
+    return [(m.name, m.site.operator, m.site.what, d) for m, d in zip(mutants, _designs(target, mutants, Path(workdir)))]
+
+
 def run(target: Target, n: int, seed: int, *, simulator: str = 'verilator', workdir: Path | str | None = None,
         operators=OPERATORS, program_mutants: int = 0, exhaustive_bits: int = EXHAUSTIVE_BITS) -> list[Outcome]:
     """``n`` seeded top-module mutants of ``target`` (and ``program_mutants`` program mutants,
-    ``verif.flows.program_mutants``) judged on its default stimulus, survivors decided by
-    exhaustive simulation when the design has at most ``exhaustive_bits`` used input bits."""
+    ``verif.flows.program_mutants``), judged by :func:`judge_mutants`."""
     from .program_mutants import sample_program
 
     workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix='mutation-'))
-    top_path = target.outdir / f'{target.meta["top"]}.v'
-    top = TopModule(top_path.read_text(), target.meta['top'])
-    mutants = sample(top, n, seed, operators)
-    entries = [(m.name, m.site.operator, m.site.what, d) for m, d in zip(mutants, _designs(target, mutants, workdir))]
+    entries = entries_of(target, sample(top_module(target), n, seed, operators), workdir)
     if program_mutants:
         pm, _ = sample_program(target.prog, target.meta, program_mutants, seed, workdir / 'program-mutants')
         entries += [(m.name, m.operator, m.what, m.design) for m in pm]
+    return judge_mutants(target, entries, simulator=simulator, workdir=workdir, exhaustive_bits=exhaustive_bits)
+
+
+def judge_mutants(target: Target, entries: list[Entry], *, simulator: str = 'verilator',
+                  workdir: Path | str | None = None, exhaustive_bits: int = EXHAUSTIVE_BITS) -> list[Outcome]:
+    """Each entry judged on ``target.rows`` against the unmutated program; survivors decided by
+    exhaustive simulation when the design has at most ``exhaustive_bits`` used input bits."""
+    workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix='mutation-'))
     designs = [e[3] for e in entries]
     base = emitted_design(target.outdir, target.meta)
     ops_each = int(target.meta.get('n_live_ops', 1))
@@ -235,6 +252,27 @@ def summary(outcomes: list[Outcome]) -> dict:
     judged = len(outcomes) - counts['equivalent'] - counts['unbuildable']
     return {'mutants': len(outcomes), **counts,
             'kill_rate': round(counts['killed'] / judged, 6) if judged else 1.0}
+
+
+def verify_mutants(outdir: Path | str, n: int, *, seed: int = 1, simulator: str = 'verilator') -> list[str]:
+    """``da4ml-core verify OUTDIR --mutants N``: ``n`` mutants of a converted model's design
+    judged on its stored vectors (plus directed ones); the outcomes go into its report.json
+    (``mutation``); returns the lines to print."""
+    from .model_dir import REPORT, read_report, write_report
+
+    outdir = Path(outdir)
+    target = target_from_dir(outdir, seed=seed)
+    got = run(target, n, seed, simulator=simulator)
+    report = read_report(outdir) if (outdir / REPORT).is_file() else {}
+    report['mutation'] = {**summary(got), 'seed': seed, 'simulator': simulator, 'vectors': len(target.rows),
+                          'directed_vectors': target.n_directed, 'outcomes': [asdict(o) for o in got]}
+    write_report(outdir, report)
+    s = report['mutation']
+    lines = [f'{outdir}: {s["mutants"]} mutants on {simulator} ({s["vectors"]} vectors): {s["killed"]} killed, '
+             f'{s["equivalent"]} equivalent, {s["undecided"]} undecided, {s["unbuildable"]} unbuildable; '
+             f'kill rate {100 * s["kill_rate"]:.1f}%']
+    lines += [f'  {o.status}: {o.mutant} {o.operator}: {o.what}' for o in got if o.status != 'killed']
+    return lines
 
 
 def _specs(paths: list[Path]):

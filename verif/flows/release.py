@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .. import sim
 from ..hdl.design import METADATA, load_metadata
-from . import converted, regress, specs
+from . import converted, design_coverage, regress, specs
 from .model_dir import PROGRAM, REFERENCE
 from .specs import SPEC_FILE, Spec
 
@@ -102,13 +102,14 @@ def _refuse(reasons: list[str], report: dict, evidence: Path | None = None) -> G
 
 def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = DEFAULT_VECTORS,
             per_cycle: int = DEFAULT_PER_CYCLE, seed: int | None = None,
-            simulators: tuple[str, ...] = sim.SIMULATORS, client=None) -> GateResult:
+            simulators: tuple[str, ...] = sim.SIMULATORS, client=None, min_coverage: float | None = None) -> GateResult:
     """Verify ``design_dir`` on ``simulators``; write ``bundle_dir`` only if everything passes.
 
     Two kinds of design directory: a regression design (``spec.json``: golden model from the
     spec) and a converted model (``program.json`` + ``reference.npz``: Keras's stored outputs
     as the oracle, see :mod:`verif.flows.converted`). ``client``: a ``dask.distributed`` client
-    over which the bulk simulations are spread (``verif.sim.shard``); None runs them here."""
+    over which the bulk simulations are spread (``verif.sim.shard``); None runs them here.
+    ``min_coverage``: refuse when the vectors' coverage (``verif.flows.design_coverage``) is below it."""
     design_dir, bundle_dir = Path(design_dir).resolve(), Path(bundle_dir).resolve()
     if bundle_dir.exists():
         return _refuse([f'{bundle_dir} already exists: a release bundle is never overwritten'], {})
@@ -131,7 +132,7 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
     seed = spec.seed if spec is not None else (1 if seed is None else seed)
     workdir = Path(tempfile.mkdtemp(prefix=f'release-gate-{meta["top"]}-'))
     checks = converted.Checks()
-    lint = 'not run'
+    lint, coverage = 'not run', None
     try:
         lint = regress.lint(design_dir, meta['top'])
         if lint:
@@ -144,6 +145,7 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
             checks.runs += found.runs
             checks.reasons += found.reasons
             checks.summary = found.summary
+        coverage = design_coverage.gate(design_dir, spec, n_vectors, seed, min_coverage, checks.reasons)
     except Exception as exc:  # noqa: BLE001 - the gate refuses, naming why, whatever went wrong
         checks.reasons.append(f'verification could not run: {type(exc).__name__}: {exc}')
     ran = {(r['simulator'], r['path']) for r in checks.runs}
@@ -163,6 +165,7 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
         'latency_cycles': meta['latency_cycles'],
         'clocked': meta['clocked'],
         'files': before,
+        'coverage': coverage,
     }
     if spec is not None:
         report['spec'] = spec.describe()
