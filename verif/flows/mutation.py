@@ -292,6 +292,9 @@ def main(argv=None) -> int:
     src.add_argument('--model-dir', type=Path, help='a directory written by da4ml-core convert')
     ap.add_argument('-n', '--mutants', type=int, default=32, help='top-module mutants per design (default 32)')
     ap.add_argument('--program-mutants', type=int, default=8, help='program mutants per design (default 8)')
+    ap.add_argument('--operators', type=lambda t: tuple(t.split(',')), default=OPERATORS,
+                    help=f'comma-separated top-module operators (default all: {",".join(OPERATORS)})')
+    ap.add_argument('--no-directed', action='store_true', help='judge without the directed rows')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--simulator', default='verilator', choices=sim.SIMULATORS)
     ap.add_argument('--workdir', type=Path, default=None)
@@ -299,13 +302,13 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix='mutation-'))
     if args.model_dir is not None:
-        targets = [target_from_dir(args.model_dir, seed=args.seed)]
+        targets = [target_from_dir(args.model_dir, seed=args.seed, directed=not args.no_directed)]
     else:
-        targets = [target_from_spec(s, workdir / 'designs') for s in _specs(args.specs)]
+        targets = [target_from_spec(s, workdir / 'designs', directed=not args.no_directed) for s in _specs(args.specs)]
     outcomes = []
     for t in targets:
         got = run(t, args.mutants, args.seed, simulator=args.simulator, workdir=workdir / t.name,
-                  program_mutants=args.program_mutants)
+                  operators=args.operators, program_mutants=args.program_mutants)
         outcomes += got
         print(f'{t.name}: {json.dumps(summary(got))}')
         for o in got:

@@ -6,7 +6,9 @@ widths and pipeline stages, as a compiler bug upstream of the emitter would. Eac
 one op changed; the intervals of that op and of everything after it are widened where the
 fault makes them too small (so the program stays valid), then the program is emitted with the
 design's pipeline settings. A mutant whose ports differ from the design's (an output grew a
-bit) cannot be judged on the same buses and is skipped, as is one that no longer validates.
+bit) cannot be judged on the same buses and is skipped, as is one that no longer validates;
+after ``MAX_ATTEMPTS_PER_MUTANT`` skips per mutant asked for, fewer mutants are returned
+(designs whose outputs are unquantized adders rarely keep their ports).
 
 ============= =============================================================
 prog_add_sub  ADD <-> SUB
@@ -39,6 +41,7 @@ PROGRAM_OPERATORS = ('prog_add_sub', 'prog_shift', 'prog_operand', 'prog_const',
 # exact interval is narrower than the hull of its branches); quantizers widen within their precision
 _WIDENED = (Opcode.ADD, Opcode.SUB, Opcode.CONST_ADD, Opcode.CONST, Opcode.MUL, Opcode.LOOKUP, Opcode.QUANTIZE,
             Opcode.QUANTIZE_NEG, Opcode.RELU, Opcode.RELU_NEG)
+MAX_ATTEMPTS_PER_MUTANT = 8  # program faults tried per mutant wanted before giving up
 _PORT_KEYS = ('offset', 'width', 'signed', 'k', 'i', 'f', 'used')
 
 
@@ -128,7 +131,7 @@ def sample_program(prog: Program, meta: dict, n: int, seed: int, workdir: Path |
                    operators=PROGRAM_OPERATORS) -> tuple[list[ProgramMutant], int]:
     """Up to ``n`` emitted program mutants (operators in turn), and how many were skipped
     (invalid, or ports that differ from the design's)."""
-    from da4ml_core.emit import write_verilog
+    from da4ml_core.emit import plan, write_verilog
 
     unknown = sorted(set(operators) - set(PROGRAM_OPERATORS))
     if unknown:
@@ -142,7 +145,8 @@ def sample_program(prog: Program, meta: dict, n: int, seed: int, workdir: Path |
         by_op[o] = [sites[k] for k in rng.permutation(len(sites)).tolist()]
     ports = [[{k: e[k] for k in _PORT_KEYS} for e in meta[side]] for side in ('inputs', 'outputs')]
     out, skipped = [], 0
-    while len(out) < n and any(by_op.values()):
+    attempts = MAX_ATTEMPTS_PER_MUTANT * n
+    while len(out) < n and any(by_op.values()) and skipped < attempts:
         for o in operators:
             if not by_op[o] or len(out) >= n:
                 continue
@@ -150,15 +154,16 @@ def sample_program(prog: Program, meta: dict, n: int, seed: int, workdir: Path |
             name = f'{meta["top"]}_p{len(out) + skipped}'
             try:
                 mutant, what = _mutated(prog, site, rng)
-                outdir = Path(workdir) / name
-                write_verilog(mutant, outdir, name=name, latency_cutoff=meta['latency_cutoff'],
-                              clock_period_ns=meta['clock_period_ns'])
             except (ProgramError, ValueError):
                 skipped += 1
                 continue
-            mmeta = json.loads((outdir / 'metadata.json').read_text())
-            if [[{k: e[k] for k in _PORT_KEYS} for e in mmeta[s]] for s in ('inputs', 'outputs')] != ports:
+            lay, _ = plan(mutant)  # ports first: most faults upstream of an unquantized output widen it
+            if [[{k: e.as_dict()[k] for k in _PORT_KEYS} for e in els] for els in (lay.inputs, lay.outputs)] != ports:
                 skipped += 1
                 continue
+            outdir = Path(workdir) / name
+            write_verilog(mutant, outdir, name=name, latency_cutoff=meta['latency_cutoff'],
+                          clock_period_ns=meta['clock_period_ns'])
+            mmeta = json.loads((outdir / 'metadata.json').read_text())
             out.append(ProgramMutant(name, o, what, emitted_design(outdir, mmeta)))
     return out, skipped
