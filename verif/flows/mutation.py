@@ -10,8 +10,9 @@ the design's default stimulus, and judged by ``verif.flows.judge.compare`` again
 - ``equivalent``: no vector of the stimulus differs and neither does any of the 2**n input
   words (n = the design's used input bits, at most ``EXHAUSTIVE_BITS``): proven by exhaustive
   simulation;
-- ``undecided``: no vector differs and the input space is too large to enumerate: never
-  counted as killed;
+- ``undecided``: no vector differs, the input space is too large to enumerate, and none of
+  ``DEEP_ROWS`` more seeded rows (fields at their extremes half the time) differs either:
+  never counted as killed (a mutant killed only there is ``killed`` with ``by = 'deep'``);
 - ``unbuildable``: the simulator refused the mutant (an operator bug, reported).
 
 ``python -m verif.flows.mutation --specs DIR|FILE ... | --model-dir OUTDIR`` runs a campaign.
@@ -30,18 +31,19 @@ from pathlib import Path
 import numpy as np
 
 from .. import sim
-from ..hdl.design import Design, emitted_design, load_metadata
+from ..hdl.design import Design, buses, emitted_design, load_metadata
 from . import judge
 from .directed import directed_rows
 from .mutants import OPERATORS, TopModule, sample
 from .ports import bus_to_floats
 from .program_oracle import expected_reference
 
-__all__ = ['EXHAUSTIVE_BITS', 'MutationError', 'Outcome', 'Target', 'all_words', 'entries_of', 'input_bits',
+__all__ = ['EXHAUSTIVE_BITS', 'MutationError', 'Outcome', 'Target', 'all_words', 'deep_rows', 'entries_of', 'input_bits',
            'judge_mutants', 'run', 'summary', 'top_module',
            'target_from_dir', 'target_from_spec', 'verify_mutants']
 
 EXHAUSTIVE_BITS = 20
+DEEP_ROWS = 1 << 16  # rows tried on survivors whose input space is too large to enumerate
 MAX_BATCH_OPS = 4000  # live ops per simulation (as the regression batches designs)
 
 
@@ -75,7 +77,7 @@ class Outcome:
     status: str  # killed | equivalent | undecided | unbuildable
     first: int | None  # index of the first failing vector (in the vector set named by ``by``)
     failing: int
-    by: str  # 'stimulus' or 'exhaustive'
+    by: str  # the vector set: 'stimulus', 'exhaustive' or 'deep'
     seconds: float
 
 
@@ -131,6 +133,22 @@ def all_words(meta: dict) -> np.ndarray:
         col = (idx >> at) & ((1 << w) - 1)
         rows[:, j] = np.where(col >= 1 << (w - 1), col - (1 << w), col) if e['signed'] else col
         at += w
+    return rows
+
+
+def deep_rows(meta: dict, n: int, seed: int) -> np.ndarray:
+    """``n`` seeded rows for survivors: each used field at one of its extremes (min, max, 0, -1)
+    with probability 1/2, else uniform; pads 0. Faults that show only near the ends of an
+    interval need several fields at their ends at once, which uniform rows almost never give."""
+    rng = np.random.default_rng([seed, 11])
+    fields = buses(meta)[0].fields
+    rows = np.zeros((n, len(fields)), dtype=np.int64)
+    for j, (f, e) in enumerate(zip(fields, meta['inputs'] or [{'used': False}])):
+        if not e['used']:
+            continue
+        ext = np.array(f.extremes(), dtype=np.int64)
+        uniform = rng.integers(f.lo, f.hi, n, endpoint=True)
+        rows[:, j] = np.where(rng.integers(0, 2, n).astype(bool), ext[rng.integers(0, len(ext), n)], uniform)
     return rows
 
 
@@ -192,7 +210,8 @@ def entries_of(target: Target, mutants, workdir: Path | str) -> list[Entry]:
 
 
 def run(target: Target, n: int, seed: int, *, simulator: str = 'verilator', workdir: Path | str | None = None,
-        operators=OPERATORS, program_mutants: int = 0, exhaustive_bits: int = EXHAUSTIVE_BITS) -> list[Outcome]:
+        operators=OPERATORS, program_mutants: int = 0, exhaustive_bits: int = EXHAUSTIVE_BITS,
+        deep: int = DEEP_ROWS) -> list[Outcome]:
     """``n`` seeded top-module mutants of ``target`` (and ``program_mutants`` program mutants,
     ``verif.flows.program_mutants``), judged by :func:`judge_mutants`."""
     from .program_mutants import sample_program
@@ -202,13 +221,16 @@ def run(target: Target, n: int, seed: int, *, simulator: str = 'verilator', work
     if program_mutants:
         pm, _ = sample_program(target.prog, target.meta, program_mutants, seed, workdir / 'program-mutants')
         entries += [(m.name, m.operator, m.what, m.design) for m in pm]
-    return judge_mutants(target, entries, simulator=simulator, workdir=workdir, exhaustive_bits=exhaustive_bits)
+    return judge_mutants(target, entries, simulator=simulator, workdir=workdir, exhaustive_bits=exhaustive_bits,
+                         deep=deep)
 
 
 def judge_mutants(target: Target, entries: list[Entry], *, simulator: str = 'verilator',
-                  workdir: Path | str | None = None, exhaustive_bits: int = EXHAUSTIVE_BITS) -> list[Outcome]:
+                  workdir: Path | str | None = None, exhaustive_bits: int = EXHAUSTIVE_BITS,
+                  deep: int = DEEP_ROWS) -> list[Outcome]:
     """Each entry judged on ``target.rows`` against the unmutated program; survivors decided by
-    exhaustive simulation when the design has at most ``exhaustive_bits`` used input bits."""
+    exhaustive simulation when the design has at most ``exhaustive_bits`` used input bits, else
+    tried on ``deep`` more rows (:func:`deep_rows`): killed there or undecided."""
     workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix='mutation-'))
     designs = [e[3] for e in entries]
     base = emitted_design(target.outdir, target.meta)
@@ -235,13 +257,21 @@ def judge_mutants(target: Target, entries: list[Entry], *, simulator: str = 'ver
             status[e[0]] = ('unbuildable', None, 0, 'exhaustive') if r is None else \
                 ('killed', r[0], r[1], 'exhaustive') if r[1] else ('equivalent', None, 0, 'exhaustive')
         each_alive = s2 / len(alive)
+    elif alive and deep:
+        words = deep_rows(target.meta, deep, seed=len(target.rows))
+        more, s2 = _first_failures([e[3] for e in alive], words, target.expected(words), simulator,
+                                   workdir / 'deep', ops_each)
+        for e, r in zip(alive, more):
+            status[e[0]] = ('unbuildable', None, 0, 'deep') if r is None else \
+                ('killed', r[0], r[1], 'deep') if r[1] else ('undecided', None, 0, 'deep')
+        each_alive = s2 / len(alive)
     else:
         for e in alive:
             status[e[0]] = ('undecided', None, 0, 'stimulus')
     out = []
     for name, operator, what, _ in entries:
         st, first, failing, by = status[name]
-        extra = each_alive if by == 'exhaustive' else 0.0
+        extra = each_alive if by in ('exhaustive', 'deep') else 0.0
         out.append(Outcome(target.name, name, operator, what, st, first, failing, by, round(each + extra, 3)))
     return out
 
