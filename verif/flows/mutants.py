@@ -38,22 +38,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .top_module import OUT_LINE, REG_LOAD, ROM_ENTRY, WIRE, Instance, TopModule, bits_for, literal_of, signed_of
+
 __all__ = ['OPERATORS', 'Mutant', 'Site', 'TopModule', 'enumerate_sites', 'sample']
 
 OPERATORS = ('add_sub', 'shift', 'operand_swap', 'narrow', 'extension', 'quant_drop', 'round_mode', 'sat_bound',
              'cmp_off', 'mux_swap', 'lut_entry', 'const_bit', 'input_slice', 'output_slice', 'reg_stuck',
              'reg_late')
-
-_INST = re.compile(r'^(\s*)(\w+) #\((.*)\) (\w+) \((.*)\);$')
-_PORT = re.compile(r'\.(\w+)\(([^()]*)\)')
-_WIRE = re.compile(r'^\s*wire \[(\d+):0\] (\w+)( = (.*))?;$')
-_REG = re.compile(r'^\s*reg \[(\d+):0\] (\w+);$')
-_REG_LOAD = re.compile(r'^(\s*)(\w+) <= (\w+);$')
-_ROM_ENTRY = re.compile(r"^(\s*)(\d+'h[0-9a-f]+): (rom\d+) = (\d+)'h([0-9a-f]+);$")
-_LITERAL = re.compile(r"^(\d+)'h([0-9a-f]+)$")
-_SLICE = re.compile(r'^inp\[(\d+)(?::(\d+))?\]$')
-_OUT = re.compile(r'^(\s*)assign out = \{(.*)\};$')
-
 
 @dataclass(frozen=True)
 class Site:
@@ -74,104 +65,13 @@ class Mutant:
     text: str
 
 
-def _literal(text: str) -> tuple[int, int] | None:
-    m = _LITERAL.match(text)
-    return (int(m.group(1)), int(m.group(2), 16)) if m else None
-
-
-def _signed(raw: int, width: int) -> int:
-    return raw - (1 << width) if raw >> (width - 1) & 1 else raw
-
-
-def _bits_for(value: int, signed: bool) -> int:
-    """Width of the smallest field (of that signedness) holding ``value``."""
-    if not signed:
-        return max(value.bit_length(), 1)
-    return max((value if value >= 0 else -value - 1).bit_length() + 1, 1)
-
-
-@dataclass
-class _Instance:
-    indent: str
-    kind: str
-    params: dict[str, int]
-    inst: str
-    ports: dict[str, str]
-
-    def render(self) -> str:
-        params = ', '.join(f'.{k}({v})' for k, v in self.params.items())
-        ports = ', '.join(f'.{k}({v})' for k, v in self.ports.items())
-        return f'{self.indent}{self.kind} #({params}) {self.inst} ({ports});'
-
-
-class TopModule:
-    """The emitted top module read back: widths of every signal, instances, registers, buses."""
-
-    def __init__(self, text: str, name: str):
-        self.name = name
-        self.lines = text.split('\n')
-        self.width: dict[str, int] = {}  # wire / reg name -> width
-        self.order: dict[str, int] = {}  # signal -> line where it is declared
-        self.consts: dict[str, tuple[int, int]] = {}  # const wire -> (width, raw)
-        self.inputs: dict[str, tuple[int, int]] = {}  # input wire -> (hi, lo)
-        self.instances: dict[int, _Instance] = {}
-        self.driver: dict[str, int] = {}  # cell name -> line of its instance
-        self.loads: list[int] = []  # lines 'r <= src;'
-        self.rom_entries: list[int] = []
-        self.out_line = -1
-        self.in_width = 0
-        for n, line in enumerate(self.lines):
-            if (m := re.match(r'^\s*input\s+wire \[(\d+):0\] inp,$', line)):
-                self.in_width = int(m.group(1)) + 1
-            elif (m := _WIRE.match(line)):
-                self.width[m.group(2)] = int(m.group(1)) + 1
-                self.order[m.group(2)] = n
-                rhs = m.group(4)
-                if rhs is not None and (lit := _literal(rhs)):
-                    self.consts[m.group(2)] = lit
-                elif rhs is not None and (s := _SLICE.match(rhs)):
-                    hi = int(s.group(1))
-                    self.inputs[m.group(2)] = (hi, int(s.group(2)) if s.group(2) else hi)
-            elif (m := _REG.match(line)):
-                self.width[m.group(2)] = int(m.group(1)) + 1
-                self.order[m.group(2)] = n
-            elif (m := _INST.match(line)):
-                params = {k: int(v) for k, v in _PORT.findall(m.group(3))}
-                ports = dict(_PORT.findall(m.group(5)))
-                self.instances[n] = _Instance(m.group(1), m.group(2), params, m.group(4), ports)
-                self.driver[ports['out']] = n
-            elif _REG_LOAD.match(line):
-                self.loads.append(n)
-            elif _ROM_ENTRY.match(line):
-                self.rom_entries.append(n)
-            elif _OUT.match(line):
-                self.out_line = n
-
-    def is_literal(self, operand: str) -> bool:
-        return _literal(operand) is not None
-
-    def kind_of(self, signal: str) -> str | None:
-        """'const', 'input', the primitive driving it, or None (a register / unknown)."""
-        base = re.sub(r'_s\d+$', '', signal)
-        if base in self.consts:
-            return 'const'
-        if base in self.inputs:
-            return 'input'
-        line = self.driver.get(base)
-        return self.instances[line].kind if line is not None else None
-
-    def instance_of(self, signal: str) -> _Instance | None:
-        line = self.driver.get(re.sub(r'_s\d+$', '', signal))
-        return self.instances[line] if line is not None else None
-
-
 # ------------------------------------------------------------------------------- sites
 
 
-def _sites_instance(top: TopModule, n: int, c: _Instance) -> list[Site]:
+def _sites_instance(top: TopModule, n: int, c: Instance) -> list[Site]:
     p, ports, out = c.params, c.ports, []
     adder = c.kind == 'shift_add'
-    lit_b = adder and top.is_literal(ports['b'])
+    lit_b = adder and top.isliteral_of(ports['b'])
     if adder and not lit_b:
         out.append(Site('add_sub', n, f'{c.inst} SUB {p["SUB"]} -> {1 - p["SUB"]}', ('param', 'SUB', 1 - p['SUB'])))
         for d in (1, -1):
@@ -187,7 +87,7 @@ def _sites_instance(top: TopModule, n: int, c: _Instance) -> list[Site]:
     if adder and p['WO'] >= 2:
         out.append(Site('narrow', n, f'{c.inst} WO {p["WO"]} -> {p["WO"] - 1}', ('narrow',)))
     for port, key in (('a', 'SA'), ('b', 'SB')):
-        if key in p and port in ports and ports[port] != "1'b0" and not top.is_literal(ports[port]):
+        if key in p and port in ports and ports[port] != "1'b0" and not top.isliteral_of(ports[port]):
             out.append(Site('extension', n, f'{c.inst} {key} {p[key]} -> {1 - p[key]}', ('param', key, 1 - p[key])))
     if c.kind == 'quantize':
         for d in (1, -1):
@@ -195,47 +95,47 @@ def _sites_instance(top: TopModule, n: int, c: _Instance) -> list[Site]:
                 out.append(Site('quant_drop', n, f'{c.inst} D {p["D"]} -> {p["D"] + d}', ('param', 'D', p['D'] + d)))
         out += _round_sites(top, c)
     for port, operand in ports.items():
-        if port == 'out' or operand == "1'b0" or top.is_literal(operand):
+        if port == 'out' or operand == "1'b0" or top.isliteral_of(operand):
             continue
         w = top.width.get(operand)
         others = [s for s, ws in top.width.items() if ws == w and s not in (operand, ports['out']) and top.order[s] < n]
         if others:
             out.append(Site('operand_swap', n, f'{c.inst}.{port} {operand} -> one of {len(others)}', ('swap', port, tuple(others))))
     if lit_b:
-        wb, raw = _literal(ports['b'])
+        wb, raw = literal_of(ports['b'])
         for bit in range(wb):
             out.append(Site('const_bit', n, f'{c.inst}.b literal bit {bit} flipped', ('lit', 'b', wb, raw ^ (1 << bit), None)))
     return out
 
 
-def _sat_sites(top: TopModule, n: int, c: _Instance) -> list[Site]:
+def _sat_sites(top: TopModule, n: int, c: Instance) -> list[Site]:
     out = []
     for port, (wk, sk) in (('a', ('WA', 'SA')), ('b', ('WB', 'SB'))):
         name = c.ports[port]
         if top.kind_of(name) != 'const':
             continue
         w, raw = top.consts[name]
-        value = _signed(raw, w) if c.params[sk] else raw
+        value = signed_of(raw, w) if c.params[sk] else raw
         for d in (1, -1):
             out.append(Site('sat_bound', n, f'{c.inst}.{port} clamp {value} -> {value + d} steps',
                             ('lit', port, w, value + d, (wk, sk))))
     return out
 
 
-def _cmp_sites(top: TopModule, n: int, c: _Instance) -> list[Site]:
+def _cmp_sites(top: TopModule, n: int, c: Instance) -> list[Site]:
     """The constant of a key ``v + c`` (how the tracer writes ``v >= -c``) moved by +-1."""
     key = c.ports['key']
     adder = top.instance_of(key)
-    if adder is None or adder.kind != 'shift_add' or not top.is_literal(adder.ports['b']):
+    if adder is None or adder.kind != 'shift_add' or not top.isliteral_of(adder.ports['b']):
         return []
     line = top.driver[re.sub(r'_s\d+$', '', key)]
-    wb, raw = _literal(adder.ports['b'])
-    value = _signed(raw, wb) if adder.params['SB'] else raw
+    wb, raw = literal_of(adder.ports['b'])
+    value = signed_of(raw, wb) if adder.params['SB'] else raw
     return [Site('cmp_off', line, f'{adder.inst} (key of {c.inst}) constant {value} -> {value + d}',
                  ('lit', 'b', wb, value + d, ('WB', 'SB'))) for d in (1, -1)]
 
 
-def _round_sites(top: TopModule, q: _Instance) -> list[Site]:
+def _round_sites(top: TopModule, q: Instance) -> list[Site]:
     """A quantizer dropping D bits of ``x + offset``: RND (offset = half a step) -> TRN / ties
     down; RND_CONV (offset = a mux of two constants) -> RND."""
     D = q.params['D']
@@ -244,8 +144,8 @@ def _round_sites(top: TopModule, q: _Instance) -> list[Site]:
         return []
     line = top.driver[re.sub(r'_s\d+$', '', q.ports['a'])]
     b = adder.ports['b']
-    if top.is_literal(b) and adder.params['S'] == 0:
-        wb, raw = _literal(b)
+    if top.isliteral_of(b) and adder.params['S'] == 0:
+        wb, raw = literal_of(b)
         if raw == 1 << (D - 1):
             return [Site('round_mode', line, f'{adder.inst} RND -> TRN (offset 0)', ('lit', 'b', wb, 0, ('WB', 'SB'))),
                     Site('round_mode', line, f'{adder.inst} RND -> ties down (offset {raw - 1})',
@@ -269,15 +169,15 @@ def _sites_other(top: TopModule) -> list[Site]:
             if 0 <= lo + d and hi + d < top.in_width:
                 out.append(Site('input_slice', top.order[name], f'{name} = inp[{hi + d}:{lo + d}]', ('slice', d)))
     for n in top.rom_entries:
-        m = _ROM_ENTRY.match(top.lines[n])
+        m = ROM_ENTRY.match(top.lines[n])
         out.append(Site('lut_entry', n, f'{m.group(3)}[{m.group(2)}] + 1', ('rom',)))
     if top.out_line >= 0:
-        fields = _OUT.match(top.lines[top.out_line]).group(2).split(', ')
+        fields = OUT_LINE.match(top.lines[top.out_line]).group(2).split(', ')
         for j, f in enumerate(fields):
             if top.width.get(f, 0) >= 2:
                 out.append(Site('output_slice', top.out_line, f'{f} placed one bit up on out', ('out_up', j)))
     for n in top.loads:
-        m = _REG_LOAD.match(top.lines[n])
+        m = REG_LOAD.match(top.lines[n])
         out.append(Site('reg_stuck', n, f'{m.group(2)} never loads', ('stuck',)))
         out.append(Site('reg_late', n, f'{m.group(2)} one stage later', ('late',)))
     return out
@@ -292,12 +192,12 @@ def enumerate_sites(top: TopModule) -> list[Site]:
 # ------------------------------------------------------------------------------- edits
 
 
-def _set_literal(c: _Instance, port: str, width: int, value: int, keys) -> None:
+def _set_literal(c: Instance, port: str, width: int, value: int, keys) -> None:
     """Port ``port`` as the literal ``value``, its width / signedness parameters widened to hold it."""
     if keys is not None:
         wk, sk = keys
         signed = bool(c.params[sk]) or value < 0
-        width = max(c.params[wk], _bits_for(value, signed))
+        width = max(c.params[wk], bits_for(value, signed))
         c.params[wk], c.params[sk] = width, int(signed)
     c.ports[port] = f"{width}'h{value & ((1 << width) - 1):x}"
 
@@ -308,7 +208,7 @@ def _apply(top: TopModule, site: Site, rng: np.random.Generator) -> tuple[list[s
     n, e, what = site.line, site.edit, site.what
     c = top.instances.get(n)
     if c is not None:
-        c = _Instance(c.indent, c.kind, dict(c.params), c.inst, dict(c.ports))
+        c = Instance(c.indent, c.kind, dict(c.params), c.inst, dict(c.ports))
     op = e[0]
     if op == 'param':
         c.params[e[1]] = e[2]
@@ -334,24 +234,24 @@ def _apply(top: TopModule, site: Site, rng: np.random.Generator) -> tuple[list[s
             c.params[k + 'B'] = c.params[k + 'A']
         c.ports['b'] = c.ports['a']
     elif op == 'const_wire':
-        m = _WIRE.match(lines[n])
+        m = WIRE.match(lines[n])
         w = int(m.group(1)) + 1
         lines[n] = f"    wire [{w - 1}:0] {m.group(2)} = {w}'h{e[1]:x};"
         return lines, what
     elif op == 'slice':
-        m = _WIRE.match(lines[n])
+        m = WIRE.match(lines[n])
         hi, lo = top.inputs[m.group(2)]
         sel = f'inp[{lo + e[1]}]' if hi == lo else f'inp[{hi + e[1]}:{lo + e[1]}]'
         lines[n] = f'    wire [{m.group(1)}:0] {m.group(2)} = {sel};'
         return lines, what
     elif op == 'rom':
-        m = _ROM_ENTRY.match(lines[n])
+        m = ROM_ENTRY.match(lines[n])
         w = int(m.group(4))
         value = (int(m.group(5), 16) + 1) % (1 << w)
         lines[n] = f"{m.group(1)}{m.group(2)}: {m.group(3)} = {w}'h{value:x};"
         return lines, what
     elif op == 'out_up':
-        m = _OUT.match(lines[n])
+        m = OUT_LINE.match(lines[n])
         fields = m.group(2).split(', ')
         j = e[1]
         w = top.width[fields[j]]
@@ -359,11 +259,11 @@ def _apply(top: TopModule, site: Site, rng: np.random.Generator) -> tuple[list[s
         lines[n] = f'{m.group(1)}assign out = {{{", ".join(fields)}}};'
         return lines, what
     elif op == 'stuck':
-        m = _REG_LOAD.match(lines[n])
+        m = REG_LOAD.match(lines[n])
         lines[n] = f'{m.group(1)}{m.group(2)} <= {m.group(2)};'
         return lines, what
     elif op == 'late':
-        m = _REG_LOAD.match(lines[n])
+        m = REG_LOAD.match(lines[n])
         r, src = m.group(2), m.group(3)
         lines[n] = f'{m.group(1)}{r}_late <= {src};\n{m.group(1)}{r} <= {r}_late;'
         decl = top.order[r]

@@ -249,21 +249,15 @@ def judge_mutants(target: Target, entries: list[Entry], *, simulator: str = 'ver
             status[e[0]] = ('killed', r[0], r[1], 'stimulus')
     alive = [e for e in entries if e[0] not in status]
     each_alive = 0.0
-    if alive and input_bits(target.meta) <= exhaustive_bits:
-        words = all_words(target.meta)
+    small = input_bits(target.meta) <= exhaustive_bits
+    if alive and (small or deep):  # all 2**n words prove equivalence; deep rows only try harder
+        words = all_words(target.meta) if small else deep_rows(target.meta, deep, seed=len(target.rows))
+        by, survivor = ('exhaustive', 'equivalent') if small else ('deep', 'undecided')
         more, s2 = _first_failures([e[3] for e in alive], words, target.expected(words), simulator,
-                                   workdir / 'exhaustive', ops_each)
+                                   workdir / by, ops_each)
         for e, r in zip(alive, more):
-            status[e[0]] = ('unbuildable', None, 0, 'exhaustive') if r is None else \
-                ('killed', r[0], r[1], 'exhaustive') if r[1] else ('equivalent', None, 0, 'exhaustive')
-        each_alive = s2 / len(alive)
-    elif alive and deep:
-        words = deep_rows(target.meta, deep, seed=len(target.rows))
-        more, s2 = _first_failures([e[3] for e in alive], words, target.expected(words), simulator,
-                                   workdir / 'deep', ops_each)
-        for e, r in zip(alive, more):
-            status[e[0]] = ('unbuildable', None, 0, 'deep') if r is None else \
-                ('killed', r[0], r[1], 'deep') if r[1] else ('undecided', None, 0, 'deep')
+            status[e[0]] = ('unbuildable', None, 0, by) if r is None else \
+                ('killed', r[0], r[1], by) if r[1] else (survivor, None, 0, by)
         each_alive = s2 / len(alive)
     else:
         for e in alive:
