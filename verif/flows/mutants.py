@@ -12,7 +12,7 @@ add_sub        an adder's ``SUB`` flipped (a + b <-> a - b)
 shift          an adder's ``S`` or a mux branch's ``SHA`` / ``SHB`` moved by +-1
 operand_swap   an operand connected to another signal of the same width (declared earlier)
 narrow         an adder's result one bit narrower (``WO - 1``, the top bit re-extended)
-extension      an operand's sign / zero extension flipped (``SA`` / ``SB``)
+extension      an operand's sign / zero extension flipped (``SA`` / ``SB``), where it can reach out
 quant_drop     a quantizer's dropped bits ``D`` moved by +-1
 round_mode     a rounding offset: RND -> TRN (offset 0), RND -> ties down (offset - 1 step),
                RND_CONV -> RND (both offsets the half step)
@@ -71,7 +71,7 @@ class Mutant:
 def _sites_instance(top: TopModule, n: int, c: Instance) -> list[Site]:
     p, ports, out = c.params, c.ports, []
     adder = c.kind == 'shift_add'
-    lit_b = adder and top.isliteral_of(ports['b'])
+    lit_b = adder and top.is_literal(ports['b'])
     if adder and not lit_b:
         out.append(Site('add_sub', n, f'{c.inst} SUB {p["SUB"]} -> {1 - p["SUB"]}', ('param', 'SUB', 1 - p['SUB'])))
         for d in (1, -1):
@@ -87,7 +87,8 @@ def _sites_instance(top: TopModule, n: int, c: Instance) -> list[Site]:
     if adder and p['WO'] >= 2:
         out.append(Site('narrow', n, f'{c.inst} WO {p["WO"]} -> {p["WO"] - 1}', ('narrow',)))
     for port, key in (('a', 'SA'), ('b', 'SB')):
-        if key in p and port in ports and ports[port] != "1'b0" and not top.isliteral_of(ports[port]):
+        if key in p and port in ports and ports[port] != "1'b0" and not top.is_literal(ports[port]) \
+                and _extension_reaches_out(c, port):
             out.append(Site('extension', n, f'{c.inst} {key} {p[key]} -> {1 - p[key]}', ('param', key, 1 - p[key])))
     if c.kind == 'quantize':
         for d in (1, -1):
@@ -95,7 +96,7 @@ def _sites_instance(top: TopModule, n: int, c: Instance) -> list[Site]:
                 out.append(Site('quant_drop', n, f'{c.inst} D {p["D"]} -> {p["D"] + d}', ('param', 'D', p['D'] + d)))
         out += _round_sites(top, c)
     for port, operand in ports.items():
-        if port == 'out' or operand == "1'b0" or top.isliteral_of(operand):
+        if port == 'out' or operand == "1'b0" or top.is_literal(operand):
             continue
         w = top.width.get(operand)
         others = [s for s, ws in top.width.items() if ws == w and s not in (operand, ports['out']) and top.order[s] < n]
@@ -106,6 +107,25 @@ def _sites_instance(top: TopModule, n: int, c: Instance) -> list[Site]:
         for bit in range(wb):
             out.append(Site('const_bit', n, f'{c.inst}.b literal bit {bit} flipped', ('lit', 'b', wb, raw ^ (1 << bit), None)))
     return out
+
+
+def _extension_reaches_out(c: Instance, port: str) -> bool:
+    """Whether bits above an operand (its extension) can reach ``out`` at all, from the
+    parameters' documented meaning (operand extended, shifted, combined, low WO bits kept): the
+    extension starts at bit W (+ shift) of the operand's term; a product's change from it is a
+    multiple of 2**W; a plain quantizer keeps bits D .. D+WO-1. Flipping an extension that
+    cannot reach out is no fault, so it is not offered."""
+    p, w = c.params, c.params['W' + port.upper()]
+    if c.kind == 'shift_add':
+        shift = max(-p['S'], 0) if port == 'a' else max(p['S'], 0)
+        return w + shift < p['WO']
+    if c.kind == 'mux':  # negating b moves its extension's change by a multiple of 2**(WB + SHB) too
+        return w + p['SH' + port.upper()] < p['WO']
+    if c.kind == 'mul':
+        return w < p['WO']
+    if c.kind == 'quantize':
+        return p['RELU'] != 0 or p['D'] + p['WO'] > w  # relu reads the sign of the extended value
+    return True  # negate: the extension feeds the negation
 
 
 def _sat_sites(top: TopModule, n: int, c: Instance) -> list[Site]:
@@ -126,7 +146,7 @@ def _cmp_sites(top: TopModule, n: int, c: Instance) -> list[Site]:
     """The constant of a key ``v + c`` (how the tracer writes ``v >= -c``) moved by +-1."""
     key = c.ports['key']
     adder = top.instance_of(key)
-    if adder is None or adder.kind != 'shift_add' or not top.isliteral_of(adder.ports['b']):
+    if adder is None or adder.kind != 'shift_add' or not top.is_literal(adder.ports['b']):
         return []
     line = top.driver[re.sub(r'_s\d+$', '', key)]
     wb, raw = literal_of(adder.ports['b'])
@@ -144,7 +164,7 @@ def _round_sites(top: TopModule, q: Instance) -> list[Site]:
         return []
     line = top.driver[re.sub(r'_s\d+$', '', q.ports['a'])]
     b = adder.ports['b']
-    if top.isliteral_of(b) and adder.params['S'] == 0:
+    if top.is_literal(b) and adder.params['S'] == 0:
         wb, raw = literal_of(b)
         if raw == 1 << (D - 1):
             return [Site('round_mode', line, f'{adder.inst} RND -> TRN (offset 0)', ('lit', 'b', wb, 0, ('WB', 'SB'))),

@@ -97,7 +97,7 @@ class TopModule:
             elif OUT_LINE.match(line):
                 self.out_line = n
 
-    def isliteral_of(self, operand: str) -> bool:
+    def is_literal(self, operand: str) -> bool:
         return literal_of(operand) is not None
 
     def kind_of(self, signal: str) -> str | None:
