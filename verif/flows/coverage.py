@@ -6,7 +6,8 @@ it off ``verif.oracle.reference`` (independent of the compiler's interpreter) ke
 honest and simulator-free. The events, one list per program (:func:`events`):
 
 =========== ==============================================================================
-adder_min   an ADD / SUB / CONST_ADD output at the minimum of its exact interval
+adder_min   an ADD / SUB / CONST_ADD output at the minimum of its exact interval (the declared
+            one, tightened by the range of its linear form: ``x - x/4`` spans 3/4 of x's range)
 adder_max   ... at its maximum (both: a wrap one bit too early shows)
 mux_a       a MUX taking its first branch (msb of the key set); ``mux_b`` the other
 sat_clamp   a MUX with a constant branch (how SAT / SAT_SYM clamps) choosing the constant;
@@ -104,6 +105,15 @@ def _independent(prog: Program, terms: dict[int, int]) -> bool:
     return len(set(inputs)) == len(inputs)
 
 
+def _exact_bounds(lin: LinearRanges, i: int, q) -> tuple[int, int]:
+    """An adder's interval, tightened by the range of its linear form over its leaves (the
+    declared one is op-by-op and loose where an operand repeats: ``x - x/4``)."""
+    r = lin.range(i)
+    if r is None or r.f != q.f:
+        return q.lo, q.hi
+    return max(q.lo, r.lo), min(q.hi, r.hi)
+
+
 def _msb_split(q) -> int | None:
     """For a key of interval q: the raw value at which its msb turns on (signed: msb <=> raw < 0,
     returned as 0 with the sense flipped by the caller), None when q is zero width."""
@@ -123,9 +133,10 @@ def events(prog: Program) -> list[Event]:
             continue
         code, q = op.opcode, op.qint
         if code in _ADDERS and q.lo < q.hi:
+            lo, hi = _exact_bounds(lin, i, q)
             form = input_form(lin, prog, i)
             proven = form is not None and _independent(prog, form[0])
-            out += [Event('adder_min', i, i, q.lo, proven), Event('adder_max', i, i, q.hi, proven)]
+            out += [Event('adder_min', i, i, lo, proven), Event('adder_max', i, i, hi, proven)]
         elif abs(code) == Opcode.MUX:
             kq = prog.ops[op.key].qint
             split = _msb_split(kq)
@@ -256,9 +267,11 @@ def measure(prog: Program, X) -> Coverage:
         c['reachable'] += int(e.reachable)
         c['reachable_hit'] += int(e.reachable and h)
     spans = []
-    for i in sorted({e.op for e in evs if e.kind == 'adder_min'}) if len(X) else ():
-        raw, q = _as_int(values[i][0]), prog.ops[i].qint
-        spans.append(float(int(raw.max()) - int(raw.min())) / float(q.hi - q.lo))
+    lows = {e.op: e.target for e in evs if e.kind == 'adder_min'}
+    highs = {e.op: e.target for e in evs if e.kind == 'adder_max'}
+    for i in sorted(lows) if len(X) else ():
+        raw = _as_int(values[i][0])
+        spans.append(float(int(raw.max()) - int(raw.min())) / float(max(highs[i] - lows[i], 1)))
     ordered = {k: per_kind[k] for k in KINDS if k in per_kind}
     missed = tuple(e for e, h in zip(evs, hit.tolist()) if not h)
     return Coverage(len(X), ordered, float(np.mean(spans)) if spans else 1.0, missed)
