@@ -5,9 +5,10 @@
     da4ml-core convert MODEL OUTDIR [--latency-cutoff N] [--hard-dc N] [--input-kif K I F]
                                         [--interface bare|valid|axis]
                                         [--verify icarus,verilator] [-n N] [--data NPZ]
-    da4ml-core verify OUTDIR [--simulators icarus,verilator] [--sample icarus=N]
+    da4ml-core verify OUTDIR [--simulators icarus,verilator] [--sample icarus=N] [--mutants N]
     da4ml-core report DIR... [-o FILE.json|.csv|.md]
-    da4ml-core release OUTDIR --out BUNDLE [--vectors N] [--sample icarus=N]   the release gate
+    da4ml-core release OUTDIR --out BUNDLE [--vectors N] [--sample icarus=N] [--min-coverage X]
+                                        the release gate (verif.flows.release)
 
 MODEL is a ``.keras`` file, or ``example`` for the bundled one. Exit status:
 
@@ -81,6 +82,13 @@ def _positive(text: str) -> int:
     return n
 
 
+def _fraction(text: str) -> float:
+    x = float(text)
+    if not 0.0 <= x <= 1.0:
+        raise argparse.ArgumentTypeError(f'expected a fraction in [0, 1], got {text}')
+    return x
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='da4ml-core', description='HGQ2 / Keras models to bit-exact, verified Verilog.',
                                 epilog='Exit status: 0 ok, 1 verification mismatch, 2 usage / bad input, '
@@ -123,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument('--scheduler', default='local', help=SCHEDULER_HELP)
     v.add_argument('--sample', type=_sample, action='append', default=None, metavar='SIM=N',
                    help=SAMPLE_HELP)
+    v.add_argument('--mutants', type=_positive, default=0, metavar='N',
+                   help='then judge N seeded single-fault mutants of the design on the same vectors')
 
     r = sub.add_parser('report', help='summarise converted designs')
     r.add_argument('dirs', type=Path, nargs='+')
@@ -137,6 +147,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument('--scheduler', default='local', help=SCHEDULER_HELP)
     g.add_argument('--sample', type=_sample, action='append', default=None, metavar='SIM=N',
                    help=SAMPLE_HELP)
+    g.add_argument('--min-coverage', type=_fraction, default=None, metavar='X',
+                   help='refuse when the vectors reach less than this fraction of the coverage events')
     return p
 
 
@@ -249,7 +261,8 @@ def cmd_convert(args, out) -> int:
     return EXIT_OK
 
 
-def _verify(outdir: Path, simulators, out, scheduler: str = 'local', samples: dict | None = None) -> int:
+def _verify(outdir: Path, simulators, out, scheduler: str = 'local', samples: dict | None = None,
+            mutants: int = 0) -> int:
     from verif.flows import model_dir as wf
     from verif.flows.converted import verify_dir
     from verif.sim.shard import scheduler_client
@@ -272,6 +285,13 @@ def _verify(outdir: Path, simulators, out, scheduler: str = 'local', samples: di
         built = 'cached build' if not r.get('rebuilt', True) else f'build {r.get("build_seconds", 0):.1f} s'
         print(f'  {s}: {built}, {r["vectors"]} vectors in {r.get("run_seconds", 0):.1f} s '
               f'({r.get("vectors_per_second", 0):,} vectors/s)', file=out)
+    if 'coverage' in report:
+        print(f'{outdir}: {report["coverage"]["line"]}', file=out)
+    if mutants and report['mismatches'] == 0:
+        from verif.flows.mutation import verify_mutants
+
+        sim_name = 'verilator' if 'verilator' in simulators else simulators[0]
+        print('\n'.join(verify_mutants(outdir, mutants, simulator=sim_name)), file=out)
     return EXIT_OK if report['mismatches'] == 0 else EXIT_MISMATCH
 
 
@@ -289,7 +309,7 @@ def _verify_interface(outdir: Path, simulators, out) -> int:
 
 
 def cmd_verify(args, out) -> int:
-    return _verify(args.outdir, args.simulators, out, args.scheduler, dict(args.sample or ()))
+    return _verify(args.outdir, args.simulators, out, args.scheduler, dict(args.sample or ()), args.mutants)
 
 
 def _report_row(d: Path) -> dict:
@@ -370,8 +390,8 @@ def cmd_release(args, out) -> int:
         from verif.flows import release as gate
     except ImportError as err:
         raise OSError(f'the release gate (verif.flows.release) cannot be imported: {_first_line(err)}') from None
-    kw = {k: v for k, v in (('n_vectors', args.vectors), ('per_cycle', args.per_cycle), ('seed', args.seed))
-          if v is not None}
+    kw = {k: v for k, v in (('n_vectors', args.vectors), ('per_cycle', args.per_cycle), ('seed', args.seed),
+                            ('min_coverage', args.min_coverage)) if v is not None}
     from verif.sim.shard import scheduler_client
 
     with scheduler_client(args.scheduler) as client:

@@ -127,6 +127,12 @@ def test_argparse_errors_exit_2(capsys, tmp_path):
     with pytest.raises(SystemExit) as info:
         cli.main(['frobnicate'])
     assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        cli.main(['verify', str(tmp_path), '--mutants', '-1'])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        cli.main(['release', str(tmp_path), '--out', str(tmp_path / 'b'), '--min-coverage', '1.5'])
+    assert info.value.code == 2
 
 
 def test_saturating_input_needs_input_kif(capsys, sat_model, tmp_path):
@@ -162,13 +168,20 @@ def test_convert_writes_the_design(example_dir):
     assert rep['input_mode'] == 'inferred' and rep['data_vectors'] == 1000
     assert rep['accuracy'] == pytest.approx(0.779, abs=1e-9)
     # the data rows, then the stimulus generator's: 7 all-field rows, each of the 16 inputs alone at
-    # min and max, 256 random mixes of extremes (4**16 combinations are too many to list), 200 random
-    assert rep['vectors'] == 1000 + 7 + 2 * 16 + 256 + 200
-    with np.load(example_dir / 'reference.npz') as ref:
-        assert ref['inputs'].shape == (rep['vectors'], 16) and ref['expected'].shape == (rep['vectors'], 5)
+    # min and max, 256 random mixes of extremes (4**16 combinations are too many to list), 200 random,
+    # then the directed rows for the corners those miss
     from da4ml_core.ir import Program
+    from verif.flows.directed import budget_for, directed_rows
 
     prog = Program.from_json((example_dir / 'program.json').read_text())
+    meta = json.loads((example_dir / 'metadata.json').read_text())
+    n_base = 1000 + 7 + 2 * 16 + 256 + 200
+    with np.load(example_dir / 'reference.npz') as ref:
+        assert ref['inputs'].shape == (rep['vectors'], 16) and ref['expected'].shape == (rep['vectors'], 5)
+        directed = directed_rows(prog, meta, ref['inputs'][:n_base], seed=1)
+        assert 0 < len(directed) <= budget_for(prog)
+        assert ref['inputs'][n_base:].tolist() == directed.tolist()
+    assert rep['vectors'] == n_base + len(directed)
     assert prog.cost == rep['cost']
 
 
@@ -240,6 +253,8 @@ def test_release_calls_the_gate(capsys, tmp_path, monkeypatch):
                           '--sample', 'icarus=300'], capsys)
     assert status == 0 and f'RELEASED {tmp_path / "b"}' in out and 'icarus 11.0 bulk' in out
     assert seen == [(tmp_path, tmp_path / 'b', {'n_vectors': 2000, 'client': None, 'samples': {'icarus': 300}})]
+    run(['release', tmp_path, '--out', tmp_path / 'c', '--min-coverage', '0.5', '--scheduler', 'none'], capsys)
+    assert seen[-1] == (tmp_path, tmp_path / 'c', {'min_coverage': 0.5, 'client': None, 'samples': {}})
     seen = _fake_gate(monkeypatch, released=False)
     status, out, _ = run(['release', tmp_path, '--out', tmp_path / 'c', '--scheduler', 'none'], capsys)
     assert status == 1 and 'REFUSED' in out and '- lint is not clean' in out
@@ -279,6 +294,8 @@ def test_verify_passes_and_catches_a_wrong_reference(capsys, example_dir, tmp_pa
     assert rep['mismatches'] == 0 and rep['verified'] == ['icarus', 'verilator']
     sims = rep['verification']['simulators']
     assert sims['icarus']['vectors'] == sims['verilator']['vectors'] == rep['vectors']
+    assert f"coverage {rep['coverage']['events_hit']}/{rep['coverage']['events']} events" in out
+    assert rep['coverage']['per_kind']['adder_min']['reachable_hit'] == rep['coverage']['per_kind']['adder_min']['reachable']
 
     bad = tmp_path / 'bad'
     shutil.copytree(example_dir, bad)
@@ -291,6 +308,20 @@ def test_verify_passes_and_catches_a_wrong_reference(capsys, example_dir, tmp_pa
     assert 'interpreter 1, reference 1, verilator 1' in out
     status, _, _ = run(['report', bad], capsys)
     assert status == 1
+
+
+@pytest.mark.rtl
+def test_verify_with_mutants(capsys, sat_model, tmp_path):
+    """A one-layer model (5 inputs of 10 bits: too many to enumerate): 8 mutants judged on the
+    stored vectors, every one killed or undecided, each recorded in report.json."""
+    status, _, _ = run(['convert', sat_model, tmp_path / 'm', '--input-kif', '1', '4', '5', '-n', '100'], capsys)
+    assert status == 0
+    status, out, _ = run(['verify', tmp_path / 'm', '--simulators', 'verilator', '--mutants', '8'], capsys)
+    assert status == 0 and '8 mutants on verilator' in out, out
+    mut = json.loads((tmp_path / 'm' / 'report.json').read_text())['mutation']
+    assert mut['mutants'] == len(mut['outcomes']) == 8 and mut['killed'] + mut['undecided'] == 8
+    assert mut['equivalent'] == mut['unbuildable'] == 0
+    assert all((o['first'] is None) == (o['status'] == 'undecided') for o in mut['outcomes'])
 
 
 @pytest.mark.rtl

@@ -28,7 +28,7 @@ from .. import sim
 from ..hdl.design import buses, emitted_design, load_metadata
 from ..hdl.stimulus import stimulus
 from ..sim.shard import gather_sharded, submit_sharded
-from . import judge
+from . import design_coverage, judge
 from .model_dir import (N_CORNER_MIXES, PROGRAM, REFERENCE, REPORT, ModelDirError, check_design_files, check_writable,
                         design_summary, load_program, load_reference, read_report, write_report)
 from .ports import bus_to_floats
@@ -237,6 +237,8 @@ def verify_dir(outdir: Path, simulators, on_step=None, client=None, samples: dic
     report.update(design_summary(meta))
     report['verification'] = {'vectors': found.summary['keras_vectors'], **checks, 'simulators': sims,
                               'simulator_vectors': found.summary['simulator_vectors']}
+    cov = design_coverage.of_model_dir(outdir)
+    report['coverage'] = {**cov.as_dict(), 'line': cov.line()}
     report['mismatches'] = int(sum(r['mismatches'] for r in found.runs))
     report['verified'] = sorted(sims)
     write_report(outdir, report)

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..hdl.design import METADATA, buses, load_metadata
 from ..hdl.stimulus import stimulus
+from .directed import directed_rows
 from .ports import bus_to_floats, floats_to_bus, outputs_to_bus
 
 __all__ = ['PROGRAM', 'REFERENCE', 'REPORT', 'ModelDirError', 'check_design_files', 'check_writable', 'design_summary',
@@ -148,9 +149,11 @@ def check_design_files(outdir: Path, meta: dict) -> None:
 
 def keras_vectors(conv, model, meta: dict, n_random: int, x_data=None, seed: int = 1):
     """Test vectors: the data rows (at the port precision), then the stimulus generator's rows
-    (field extremes, corner mixes, ``n_random`` uniform bus words); expected outputs from
+    (field extremes, corner mixes, ``n_random`` uniform bus words), then directed rows for the
+    program's corners those miss (``verif.flows.directed``); expected outputs from
     ``model.predict``. Returns (rows, expected, X, structured): ``structured`` marks the
-    generator's structured rows, which every simulator runs under a sampling policy."""
+    generator's structured rows and the directed ones, which every simulator runs under a
+    sampling policy."""
     fields = buses(meta)[0].fields
     parts, marks = [], []
     if x_data is not None:
@@ -161,6 +164,9 @@ def keras_vectors(conv, model, meta: dict, n_random: int, x_data=None, seed: int
         n_structured = len(stimulus(fields, 0, seed, n_mixes=N_CORNER_MIXES))
         marks.append(np.arange(len(parts[-1])) < n_structured)
     rows = np.concatenate(parts)
+    directed = directed_rows(conv.program, meta, rows, seed=seed)
+    rows = np.concatenate([rows, directed])
+    marks.append(np.ones(len(directed), bool))
     X = bus_to_floats(meta, rows)
     xs = conv.split_inputs(X.astype(np.float32))
     y = model.predict(xs if len(xs) > 1 else xs[0], verbose=0, batch_size=8192)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .. import sim
 from ..hdl.design import METADATA, load_metadata
-from . import bundle_tb, converted, regress, specs
+from . import bundle_tb, converted, design_coverage, regress, specs
 from .model_dir import PROGRAM, REFERENCE
 from .specs import SPEC_FILE, Spec
 
@@ -104,7 +104,7 @@ def _refuse(reasons: list[str], report: dict, evidence: Path | None = None) -> G
 def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = DEFAULT_VECTORS,
             per_cycle: int = DEFAULT_PER_CYCLE, seed: int | None = None,
             simulators: tuple[str, ...] = sim.SIMULATORS, client=None,
-            samples: dict[str, int] | None = None) -> GateResult:
+            samples: dict[str, int] | None = None, min_coverage: float | None = None) -> GateResult:
     """Verify ``design_dir`` on ``simulators``; write ``bundle_dir`` only if everything passes.
 
     Two kinds of design directory: a regression design (``spec.json``: golden model from the
@@ -113,7 +113,8 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
     over which the bulk simulations are spread (``verif.sim.shard``); None runs them here.
     ``samples`` (converted models): per-simulator caps on the unstructured rows, e.g.
     ``{'icarus': 2000}`` for a big design (``verif.flows.converted.sample_rows``); every structured
-    row still runs on every simulator, and the caps are recorded in verification.json."""
+    row still runs on every simulator, and the caps are recorded in verification.json.
+    ``min_coverage``: refuse when the vectors' coverage (``verif.flows.design_coverage``) is below it."""
     design_dir, bundle_dir = Path(design_dir).resolve(), Path(bundle_dir).resolve()
     if bundle_dir.exists():
         return _refuse([f'{bundle_dir} already exists: a release bundle is never overwritten'], {})
@@ -139,7 +140,7 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
     seed = spec.seed if spec is not None else (1 if seed is None else seed)
     workdir = Path(tempfile.mkdtemp(prefix=f'release-gate-{meta["top"]}-'))
     checks = converted.Checks()
-    lint = 'not run'
+    lint, coverage = 'not run', None
     try:
         lint = regress.lint(design_dir, meta['top'])
         if lint:
@@ -152,6 +153,7 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
             checks.runs += found.runs
             checks.reasons += found.reasons
             checks.summary = found.summary
+        coverage = design_coverage.gate(design_dir, spec, n_vectors, seed, min_coverage, checks.reasons)
     except Exception as exc:  # noqa: BLE001 - the gate refuses, naming why, whatever went wrong
         checks.reasons.append(f'verification could not run: {type(exc).__name__}: {exc}')
     ran = {(r['simulator'], r['path']) for r in checks.runs}
@@ -171,6 +173,7 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
         'latency_cycles': meta['latency_cycles'],
         'clocked': meta['clocked'],
         'files': before,
+        'coverage': coverage,
     }
     if spec is not None:
         report['spec'] = spec.describe()

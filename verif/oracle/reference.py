@@ -14,7 +14,7 @@ import numpy as np
 
 from da4ml_core.ir.ops import Opcode
 
-__all__ = ['evaluate', 'evaluate_all', 'evaluate_raw', 'evaluate_sample', 'msb', 'truncate_wrap']
+__all__ = ['evaluate', 'evaluate_all', 'evaluate_ops_raw', 'evaluate_raw', 'evaluate_sample', 'msb', 'truncate_wrap']
 
 TWO = Fraction(2)
 
@@ -208,13 +208,13 @@ def _inputs_raw(x: np.ndarray, f: int) -> np.ndarray:
     return out
 
 
-def evaluate_raw(prog, X) -> tuple[np.ndarray, list[int]]:
-    """Exact outputs of every row of ``X`` as raw integers: output j of vector n is
-    ``raw[n, j] * 2**-f[j]``. Returns (raw (n, n_out) int64 or object, f per output).
+def evaluate_ops_raw(prog, X) -> list[tuple[np.ndarray, int]]:
+    """Exact value of every op for every row of ``X``: per op (raw integers (n,), f), the value
+    being ``raw * 2**-f`` on the op's own grid (what coverage of intermediate values reads)."""
+    return [(c.raw, c.f) for c in _columns(prog, X)]
 
-    The meaning of each opcode is the one :func:`evaluate_sample` applies to Fractions, written
-    again on raw integers with explicit shifts: int64 where the declared intervals prove it safe,
-    Python ints elsewhere. Nothing is shared with the compiler's interpreter."""
+
+def _columns(prog, X) -> list[_Col]:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != prog.n_in:
         raise ValueError(f'X must have shape (n, {prog.n_in}), got {X.shape}')
@@ -283,6 +283,18 @@ def evaluate_raw(prog, X) -> tuple[np.ndarray, list[int]]:
         else:
             raise ValueError(f'opcode {int(code)} has no reference meaning')
         cols.append(col)
+    return cols
+
+
+def evaluate_raw(prog, X) -> tuple[np.ndarray, list[int]]:
+    """Exact outputs of every row of ``X`` as raw integers: output j of vector n is
+    ``raw[n, j] * 2**-f[j]``. Returns (raw (n, n_out) int64 or object, f per output).
+
+    The meaning of each opcode is the one :func:`evaluate_sample` applies to Fractions, written
+    again on raw integers with explicit shifts: int64 where the declared intervals prove it safe,
+    Python ints elsewhere. Nothing is shared with the compiler's interpreter."""
+    cols = _columns(prog, X)
+    n = np.asarray(X).shape[0]
     outs, fs = [], []
     for idx, s, neg in zip(prog.out_idxs, prog.out_shifts, prog.out_negs):
         if idx < 0:

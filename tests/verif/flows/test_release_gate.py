@@ -67,8 +67,25 @@ def test_good_design_is_released(good_design, tmp_path):
         assert r['vectors'] == (VECTORS if path == 'bulk' else PER_CYCLE)
     assert report['lint']['clean'] and report['rebuild_matches'] is True
     assert report['stimulus'] == {**report['stimulus'], 'seed': 17, 'bulk_vectors': VECTORS}
+    cov = report['coverage']
+    assert cov['vectors'] == VECTORS and 0 < cov['events_hit'] <= cov['events'] and cov['floor'] is None
     again = _gate(good_design, out)  # never overwrites a bundle
     assert again.returncode == 1 and 'already exists' in again.stderr
+
+
+def test_coverage_below_the_floor_is_refused(good_design, tmp_path):
+    from verif.flows import design_coverage
+
+    spec = Spec.load(good_design).with_(n_vectors=1000)
+    fraction = design_coverage.of_spec(spec).fraction
+    assert 0 < fraction < 1
+    result = release.release(good_design, tmp_path / 'b', n_vectors=1000, per_cycle=0, simulators=('verilator',),
+                             min_coverage=(1 + fraction) / 2)
+    assert not result.released and not (tmp_path / 'b').exists()
+    assert [r for r in result.reasons if r.startswith(f'coverage {fraction:.4f} is below the floor')]
+    assert result.report['coverage']['fraction'] == round(fraction, 6)
+    with pytest.raises(ValueError, match='min_coverage=2'):
+        design_coverage.gate(good_design, spec, 0, 1, 2, [])
 
 
 def _flip_one_adder(path: Path) -> str:
