@@ -99,7 +99,7 @@ class Program:
         lat: list[float] = []
         out = []
         for op in ops:
-            cost, delay = op_cost(op, qints, self.adder_size, self.carry_size)
+            cost, delay = op_cost(op, qints, self.adder_size, self.carry_size, self.tables)
             start = 0.0
             if op.opcode != Opcode.INPUT:
                 for j in op.operands:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from da4ml_core.fixed import minimal_kif
 from da4ml_core.ir import Op, Opcode, Program, ProgramError, QInt, adder_bits, pack_lookup, pack_mux
+from da4ml_core.ir.cost import const_adder_bits, negation_bits, table_luts
 from da4ml_core.ir.ranges import LinearRanges
 from verif.oracle.reference import evaluate, evaluate_all
 from support.strategies import inputs_for, programs
@@ -75,6 +76,43 @@ def test_adder_cost_formula():
     assert adder_bits(QInt(0, 8, 0), QInt(0, 7, 0)) == 4
     # bits below the coarser step are wires
     assert adder_bits(QInt(0, 3, 0), QInt(0, 255, 8)) == 2
+
+
+def test_const_adder_cost_counts_the_ones_of_the_constant():
+    a = QInt.of_kif(1, 7, 0)  # 8-bit signed integer
+    out = lambda c: QInt(a.lo + c, a.hi + c, 0)  # noqa: E731
+    # 6 = 0b110: the chain starts at bit 1, inverters at bits 1 and 2; the rest are wires into it
+    assert const_adder_bits(a, out(6), 6) == (2, out(6).width - 1)
+    # -2 = ...11110: ones at bits 1..7 of a; the bit above a (sign extension) needs none
+    assert const_adder_bits(a, out(-2), -2) == (7, out(-2).width - 1)
+    assert const_adder_bits(a, out(0), 0) == (0, 0)
+    # a coarser than the constant: the constant's low bits are output constants, not chain bits
+    coarse = QInt.of_kif(1, 7, -2)  # steps of 4
+    o = QInt(coarse.lo * 4 + 3, coarse.hi * 4 + 3, 0)
+    assert const_adder_bits(coarse, o, 3) == (0, 0)
+    assert const_adder_bits(coarse, QInt(o.lo + 1, o.hi + 1, 0), 4 + 3) == (1, QInt(o.lo + 1, o.hi + 1, 0).width - 2)
+
+
+def test_negation_cost():
+    assert negation_bits(QInt.of_kif(1, 3, 0)) == (4, 5)  # -(-8) = 8 needs a fifth bit, no fifth inverter
+    assert negation_bits(QInt.of_kif(0, 4, 0)) == (4, 5)
+
+
+def test_table_cost_counts_distinct_nontrivial_bit_functions():
+    key = QInt.of_kif(0, 3, 0)  # 3-bit keys 0..7
+    assert table_luts([0] * 8, key, 0, 4) == 0  # constant
+    assert table_luts(list(range(8)), key, 0, 3) == 0  # identity: every bit is a key bit (a wire)
+    assert table_luts([r ^ 1 for r in range(8)], key, 0, 1) == 1  # an inverted key bit is a LUT
+    assert table_luts([3 * int(r in (1, 2, 4, 7)) for r in range(8)], key, 0, 2) == 1  # two equal bits share one
+    wide = QInt.of_kif(0, 7, 0)  # 7 inputs: two LUT6 cofactors and a MUXF7
+    parity = [bin(r).count('1') & 1 for r in range(128)]
+    assert table_luts(parity, wide, 0, 1) == 2
+    assert table_luts([p if r < 64 else 0 for r, p in enumerate(parity)], wide, 0, 1) == 1
+    nine = QInt.of_kif(0, 9, 0)  # 9 inputs: four LUT6s, two MUXF7, one MUXF8, then one LUT3 mux
+    assert table_luts([bin(r).count('1') & 1 for r in range(512)], nine, 0, 1) == 2 + 1
+    # keys the input cannot take read as 0: a signed key
+    assert table_luts([1, 1, 1, 1], QInt(-2, 1, 0), -2, 1) == 0  # all 4 patterns reachable: constant
+    assert table_luts([1] * 5, QInt(-3, 1, 0), -3, 1) == 1  # 3-bit key, 5 of 8 patterns reachable
 
 
 def test_program_cost_latency_adders():

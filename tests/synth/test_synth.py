@@ -171,3 +171,23 @@ def test_cli_report_synth(designs, tmp_path, capsys):
         cli.main(['report', str(d), '--synth', '--family', 'vivado'], out=io.StringIO())
     assert exc.value.code == cli.EXIT_USAGE
     assert "--family: invalid choice: 'vivado'" in capsys.readouterr().err
+
+
+def test_estimate_equals_yosys_on_constant_adders_negations_and_tables(tmp_path):
+    """The cost model's rules for these kinds are what synthesis builds of them in isolation:
+    an inverter per 1 bit of a constant on the chain, per bit of a negated value, and one LUT6
+    per distinct non-trivial bit function of a table with up to 6 key bits (wider tables are
+    an approximation: bench/resources.py has the full sweep)."""
+    from da4ml_core.trace import FixedArray, lut, quantize, trace
+
+    rng = np.random.default_rng(5)
+    consts = rng.integers(-512, 512, 6) / 4.0
+    x = FixedArray.input((18,), 1, 7, 2)
+    keys = quantize(x[12:], 1, 3, 2)  # 6-bit keys: wrapping is wires
+    y = np.concatenate([x[:6] + consts, -x[6:12], lut(keys, np.tanh, 1, 0, 6)])
+    prog = trace(x, y)
+    write_verilog(prog, tmp_path / 'mix', name='mix')
+    est = _meta(tmp_path / 'mix')['resources']
+    assert est['luts_by_kind']['const_adders'] > 0 and est['luts_by_kind']['negations'] > 0
+    assert est['luts_by_kind']['tables'] > 0
+    assert synthesize(tmp_path / 'mix')['luts'] == est['luts']
