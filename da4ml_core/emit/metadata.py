@@ -7,7 +7,8 @@ parse Verilog to find out how to feed it. Keys are sorted: same design, same byt
 Resource estimate (LUTs): the cost model's LUTs of every live op (``ir.cost.op_cost``, with the
 program's tables), split by kind: ADD / SUB adders, constant adders, negations (of ``*_NEG`` ops
 and of negated outputs, ``negation_bits``), RELUs, MUXes, multipliers, lookup tables. INPUT,
-CONST and QUANTIZE are wires. ``bench/resources.py`` measures it against yosys.
+CONST and QUANTIZE are wires; only output bits something reads are priced (``used_bits``).
+``bench/resources.py`` measures it against yosys.
 
 FFs are the pipeline register bits.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 import json
 
 from ..ir import Opcode, Program
-from ..ir.cost import negation_bits, op_cost
+from ..ir.cost import negation_bits, op_cost, used_bits
 from .layout import Layout
 from .pipeline import Schedule
 
@@ -32,12 +33,13 @@ _KIND = {Opcode.ADD: 'adders', Opcode.SUB: 'adders', Opcode.CONST_ADD: 'const_ad
 def resources(prog: Program, lay: Layout, sched: Schedule) -> dict:
     """LUT estimate by kind (see the module docstring) and FFs."""
     qints = [op.qint for op in prog.ops]
+    used = used_bits(prog.ops, prog.out_idxs)
     luts = dict.fromkeys(KINDS, 0)
     for i, op in enumerate(prog.ops):
         code = op.opcode
         if not lay.live[i] or code in (Opcode.INPUT, Opcode.CONST):
             continue
-        total = int(op_cost(op, qints, 1, -1, prog.tables)[0])
+        total = int(op_cost(op, qints, 1, -1, prog.tables, used[i])[0])
         if code < 0:  # the negation of the operand, then the op itself
             neg = negation_bits(qints[op.id1] if abs(code) == Opcode.MUX else qints[op.id0])[0]
             luts['negations'] += neg

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from da4ml_core.fixed import minimal_kif
 from da4ml_core.ir import Op, Opcode, Program, ProgramError, QInt, adder_bits, pack_lookup, pack_mux
-from da4ml_core.ir.cost import const_adder_bits, negation_bits, table_luts
+from da4ml_core.ir.cost import const_adder_bits, negation_bits, op_cost, table_luts, used_bits
 from da4ml_core.ir.ranges import LinearRanges
 from verif.oracle.reference import evaluate, evaluate_all
 from support.strategies import inputs_for, programs
@@ -113,6 +113,23 @@ def test_table_cost_counts_distinct_nontrivial_bit_functions():
     # keys the input cannot take read as 0: a signed key
     assert table_luts([1, 1, 1, 1], QInt(-2, 1, 0), -2, 1) == 0  # all 4 patterns reachable: constant
     assert table_luts([1] * 5, QInt(-3, 1, 0), -3, 1) == 1  # 3-bit key, 5 of 8 patterns reachable
+
+
+def test_used_bits_follow_truncation_wrapping_and_mux_keys():
+    x = QInt.of_kif(1, 5, 2)  # 8 bits, step 1/4
+    r = QInt.of_kif(0, 5, 2)  # relu: 7 bits
+    q = QInt.of_kif(0, 3, 0)  # then keep integer bits 0..2 only: relu bits 2, 3, 4
+    s = QInt(2 * x.lo, 2 * x.hi, 2)  # x + x: 9 bits
+    w = QInt.of_kif(1, 3, 2)  # wrapped to 6 bits: the adder's top bits are never read
+    ops = [Op(Opcode.INPUT, 0, -1, 0, x), Op(Opcode.RELU, 0, -1, 0, r), Op(Opcode.QUANTIZE, 1, -1, 0, q),
+           Op(Opcode.ADD, 0, 0, 0, s), Op(Opcode.QUANTIZE, 3, -1, 0, w),
+           Op(Opcode.MUX, 2, 4, pack_mux(3, 0), QInt(-32, 31, 2))]
+    used = used_bits(ops, [2, 4, 5])
+    assert used[1] == 0b0011100  # relu bits 2..4 (the QUANTIZE) ...
+    assert used[0] == 0b11111111  # x: every bit (the adder's carry), and its sign for the relu
+    assert used[3] == 0b100111111  # the adder: its low 6 bits (wrapped) and its top bit (MUX key)
+    relu_cost = op_cost(ops[1], [op.qint for op in ops], used=used[1])[0]
+    assert relu_cost == 3 and op_cost(ops[1], [op.qint for op in ops])[0] == r.width
 
 
 def test_program_cost_latency_adders():

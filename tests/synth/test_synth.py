@@ -80,11 +80,12 @@ def test_results_are_cached_by_content(designs, tmp_path):
     root, _, _ = designs
     d = tmp_path / 'c4'
     shutil.copytree(root / 'c4', d)
+    v = d / 'c4.v'
+    v.write_text(v.read_text() + f'\n// {tmp_path.name}\n')  # bytes no other test synthesized
     first = synthesize(d)
     again = synthesize(d)
     assert again.pop('cached') and not first.pop('cached')
     assert again == first
-    v = d / 'c4.v'
     v.write_text(v.read_text() + '\n// changed\n')
     assert synthesize(d)['cached'] is False
 
