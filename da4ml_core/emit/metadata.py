@@ -7,7 +7,8 @@ parse Verilog to find out how to feed it. Keys are sorted: same design, same byt
 Resource estimate (LUTs): the cost model's LUTs of every live op (``ir.cost.op_cost``, with the
 program's tables), split by kind: ADD / SUB adders, constant adders, negations (of ``*_NEG`` ops
 and of negated outputs, ``negation_bits``), RELUs, MUXes, multipliers, lookup tables. INPUT,
-CONST and QUANTIZE are wires; only output bits something reads are priced (``used_bits``).
+CONST and QUANTIZE are wires; only output bits something reads are priced (``used_bits``), and
+a RELU / MUX folded into the LUTs of its one RELU / MUX reader costs nothing (``absorbed``).
 ``bench/resources.py`` measures it against yosys.
 
 FFs are the pipeline register bits.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 
 from ..ir import Opcode, Program
-from ..ir.cost import negation_bits, op_cost, used_bits
+from ..ir.cost import absorbed, negation_bits, op_cost, used_bits
 from .layout import Layout
 from .pipeline import Schedule
 
@@ -34,10 +35,11 @@ def resources(prog: Program, lay: Layout, sched: Schedule) -> dict:
     """LUT estimate by kind (see the module docstring) and FFs."""
     qints = [op.qint for op in prog.ops]
     used = used_bits(prog.ops, prog.out_idxs)
+    folded = absorbed(prog.ops, prog.out_idxs)
     luts = dict.fromkeys(KINDS, 0)
     for i, op in enumerate(prog.ops):
         code = op.opcode
-        if not lay.live[i] or code in (Opcode.INPUT, Opcode.CONST):
+        if not lay.live[i] or code in (Opcode.INPUT, Opcode.CONST) or folded[i]:
             continue
         total = int(op_cost(op, qints, 1, -1, prog.tables, used[i])[0])
         if code < 0:  # the negation of the operand, then the op itself

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .ops import Op, Opcode, QInt
 
-__all__ = ['op_cost', 'adder_bits', 'adder_cost', 'ceil_log2', 'const_adder_bits', 'negation_bits', 'table_luts', 'used_bits']
+__all__ = ['op_cost', 'adder_bits', 'adder_cost', 'ceil_log2', 'const_adder_bits', 'negation_bits', 'table_luts', 'used_bits', 'absorbed']
 
 TABLE_MAX_KEY_BITS = 16  # wider keys are priced by the width formula (their truth tables get large)
 
@@ -205,6 +205,34 @@ def used_bits(ops: Sequence[Op], out_idxs: Sequence[int]) -> list[int]:
             for j in op.operands:
                 need(j, _full(qints[j]))
     return [used[i] if read[i] else _full(qints[i]) for i in range(len(ops))]
+
+
+def _bit_inputs(op: Op, ops: Sequence[Op]) -> int:
+    """Signals one output bit of a RELU / MUX reads (a constant operand is no signal)."""
+    if op.opcode == Opcode.RELU:
+        return 2  # the bit and the sign
+    return 1 + sum(ops[j].opcode != Opcode.CONST for j in (op.id0, op.id1))
+
+
+def absorbed(ops: Sequence[Op], out_idxs: Sequence[int]) -> list[bool]:
+    """Per op, whether synthesis folds it into the LUTs of its one reader: a RELU or MUX read by
+    nothing but one RELU or MUX, the two bit functions together reading at most 6 signals (a
+    saturating quantizer's two muxes against constants become one LUT3 per bit)."""
+    readers: list[list[int]] = [[] for _ in ops]
+    for i, op in enumerate(ops):
+        if op.opcode not in (Opcode.INPUT, Opcode.CONST):
+            for j in op.operands:
+                readers[j].append(i)
+    outs = {i for i in out_idxs if i >= 0}
+    bitwise = (Opcode.RELU, Opcode.MUX)
+    out = []
+    for i, op in enumerate(ops):
+        r = readers[i]
+        ok = (op.opcode in bitwise and i not in outs and len(r) == 1 and ops[r[0]].opcode in bitwise
+              and (ops[r[0]].opcode != Opcode.MUX or ops[r[0]].key != i)
+              and _bit_inputs(op, ops) + _bit_inputs(ops[r[0]], ops) - 1 <= 6)
+        out.append(ok)
+    return out
 
 
 def _scale(bits: int, size: int) -> float:

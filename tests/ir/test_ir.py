@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from da4ml_core.fixed import minimal_kif
 from da4ml_core.ir import Op, Opcode, Program, ProgramError, QInt, adder_bits, pack_lookup, pack_mux
-from da4ml_core.ir.cost import const_adder_bits, negation_bits, op_cost, table_luts, used_bits
+from da4ml_core.ir.cost import absorbed, const_adder_bits, negation_bits, op_cost, table_luts, used_bits
 from da4ml_core.ir.ranges import LinearRanges
 from verif.oracle.reference import evaluate, evaluate_all
 from support.strategies import inputs_for, programs
@@ -130,6 +130,20 @@ def test_used_bits_follow_truncation_wrapping_and_mux_keys():
     assert used[3] == 0b100111111  # the adder: its low 6 bits (wrapped) and its top bit (MUX key)
     relu_cost = op_cost(ops[1], [op.qint for op in ops], used=used[1])[0]
     assert relu_cost == 3 and op_cost(ops[1], [op.qint for op in ops])[0] == r.width
+
+
+def test_a_mux_into_a_mux_against_constants_is_absorbed():
+    """Saturation: clamp high, then low; per bit one LUT3 (two keys, one data bit) in all."""
+    x = QInt.of_kif(1, 5, 0)
+    ops = [Op(Opcode.INPUT, 0, -1, 0, x), Op(Opcode.CONST, -1, -1, 7, QInt(7, 7, 0)),
+           Op(Opcode.CONST, -1, -1, -8, QInt(-8, -8, 0)), Op(Opcode.CONST_ADD, 0, -1, -8, QInt(x.lo - 8, x.hi - 8, 0)),
+           Op(Opcode.MUX, 0, 1, pack_mux(3, 0), QInt(-32, 7, 0)),
+           Op(Opcode.CONST_ADD, 0, -1, 8, QInt(x.lo + 8, x.hi + 8, 0)),
+           Op(Opcode.MUX, 2, 4, pack_mux(5, 0), QInt(-8, 7, 0))]
+    assert absorbed(ops, [6]) == [False] * 4 + [True, False, False]
+    assert absorbed(ops, [6, 4]) == [False] * 7  # an output is built on its own
+    keyed = [*ops[:6], Op(Opcode.MUX, 2, 0, pack_mux(4, 0), QInt(-32, 31, 0))]
+    assert absorbed(keyed, [6])[4] is False  # read as a key: its top bit only, not foldable bit by bit
 
 
 def test_program_cost_latency_adders():

@@ -192,3 +192,16 @@ def test_estimate_equals_yosys_on_constant_adders_negations_and_tables(tmp_path)
     assert est['luts_by_kind']['const_adders'] > 0 and est['luts_by_kind']['negations'] > 0
     assert est['luts_by_kind']['tables'] > 0
     assert synthesize(tmp_path / 'mix')['luts'] == est['luts']
+
+
+def test_release_records_synthesis_or_why_not(designs, tmp_path, monkeypatch):
+    """What the release gate writes into verification.json under 'synthesis'."""
+    from verif.flows.release import synthesis_counts
+
+    root, small, _ = designs
+    got = synthesis_counts(root / 'c4')
+    assert got['luts'] == synthesize(root / 'c4')['luts'] and 'not_run' not in got
+    write_vhdl(small, tmp_path / 'vhd', name='c4')
+    assert 'VHDL' in synthesis_counts(tmp_path / 'vhd')['not_run']
+    monkeypatch.setenv('DA4ML_YOSYS', '/nonexistent/yosys')
+    assert 'apt-get install yosys' in synthesis_counts(root / 'c4')['not_run']
