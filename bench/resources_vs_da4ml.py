@@ -8,7 +8,8 @@ Each test model (tests/convert/models.py) and the bundled jet tagger is converte
 Verilog by both (``write_verilog(prog, dir)`` / ``RTLModel(comb, name, dir, latency_cutoff=-1)``)
 and synthesized by ``da4ml_core.synth.synthesize_files`` with one script (yosys synth_xilinx,
 memories mapped to logic first: da4ml's tables are ``$readmemh`` ROMs read from
-``src/memfiles``). Printed: LUTs and CARRY4 per model and the geometric means of ours / da4ml.
+``src/memfiles``; its sources are read with ``read_verilog -defer``, the only difference, as its
+``lookup_table`` module does not elaborate with its placeholder default file name). Printed: LUTs and CARRY4 per model and the geometric means of ours / da4ml.
 Models da4ml cannot convert are listed with its error and left out of the means.
 """
 
@@ -42,7 +43,8 @@ def da4ml_counts(model, name: str, root: Path, family: str) -> dict:
     src = d / 'src'
     sources = sorted((src / 'static').glob('*.v')) + [src / f'{name}.v']
     mems = sorted((src / 'memfiles').glob('*.mem'))
-    res = synthesize_files(sources, name, family, data_files=mems, data_dir=src / 'memfiles')
+    # -defer: lookup_table.v's default MEM_FILE is a placeholder that cannot be read
+    res = synthesize_files(sources, name, family, data_files=mems, data_dir=src / 'memfiles', defer=True)
     res['estimate'] = float(comb.cost)
     return res
 

@@ -42,15 +42,18 @@ def cache_root() -> Path:
     return Path(env).expanduser() if env else Path.home() / '.cache' / 'da4ml_core' / 'synth'
 
 
-def script(sources: Sequence[str], top: str, family: str, stat: str = STAT) -> str:
+def script(sources: Sequence[str], top: str, family: str, stat: str = STAT, defer: bool = False) -> str:
     """The yosys script: read, elaborate, memories to logic, the family's synthesis, ``stat -json``
-    into ``stat``. Paths go unquoted into the script: they must not contain whitespace."""
+    into ``stat``. Paths go unquoted into the script: they must not contain whitespace.
+    ``defer``: elaborate modules only as instantiated (``read_verilog -defer``), for sources whose
+    default parameters do not elaborate (a ``$readmemh`` of a placeholder file name)."""
     if family not in FAMILIES:
         raise SynthInputError(f'family={family!r}: expected one of {", ".join(FAMILIES)}')
     bad = [p for p in [*sources, stat] if not p or any(c.isspace() for c in p)]
     if bad:
         raise SynthInputError(f'sources: {bad[0]!r} is empty or contains whitespace, which yosys scripts cannot hold')
-    reads = '\n'.join(f'read_verilog {s}' for s in sources)
+    read = 'read_verilog -defer' if defer else 'read_verilog'
+    reads = '\n'.join(f'{read} {s}' for s in sources)
     return (f'{reads}\nhierarchy -check -top {top}\nproc\nmemory -nomap\nmemory_map\n'
             f'{FAMILIES[family].format(top=top)}\ntee -q -o {stat} stat -json\n')
 
@@ -65,11 +68,13 @@ def _key(yosys: Yosys, text: str, files: Sequence[Path]) -> str:
 
 def synthesize_files(sources: Sequence[Path | str], top: str, family: str = 'xilinx', *,
                      data_files: Sequence[Path | str] = (), data_dir: Path | str | None = None,
-                     progress: bool = True, cache: bool = True, timeout: float | None = None) -> dict:
+                     progress: bool = True, cache: bool = True, timeout: float | None = None,
+                     defer: bool = False) -> dict:
     """Synthesize Verilog ``sources`` (in compile order) with top module ``top``; counts as in
     :mod:`.stats`, plus ``family``, ``top``, ``yosys``, ``seconds`` (of the run that produced
     them) and ``cached``. ``data_files`` (e.g. ``$readmemh`` files) are part of the cache key;
-    ``data_dir`` is where yosys runs, so relative memory-file names resolve there."""
+    ``data_dir`` is where yosys runs, so relative memory-file names resolve there; ``defer``: see
+    :func:`script`."""
     srcs = [Path(s).resolve() for s in sources]
     missing = [str(s) for s in srcs if not s.is_file()]
     if missing:
@@ -78,7 +83,7 @@ def synthesize_files(sources: Sequence[Path | str], top: str, family: str = 'xil
         raise SynthInputError('sources: empty')
     if not top or not top.replace('_', 'a').isalnum():
         raise SynthInputError(f'top={top!r}: not a Verilog module name')
-    text = script([s.name for s in srcs], top, family)
+    text = script([s.name for s in srcs], top, family, defer=defer)
     yosys = find_yosys()
     datas = [Path(d).resolve() for d in data_files]
     key = _key(yosys, text, [*srcs, *datas])
@@ -89,7 +94,7 @@ def synthesize_files(sources: Sequence[Path | str], top: str, family: str = 'xil
         work = Path(tmp)
         for s in srcs:
             shutil.copyfile(s, work / s.name)
-        (work / 'synth.ys').write_text(script([str(work / s.name) for s in srcs], top, family, str(work / STAT)))
+        (work / 'synth.ys').write_text(script([str(work / s.name) for s in srcs], top, family, str(work / STAT), defer))
         run_dir = Path(data_dir).resolve() if data_dir is not None else work
         seconds = run_script(yosys, work / 'synth.ys', work / 'yosys.log', run_dir, f'{top} ({family})',
                              progress, timeout)
