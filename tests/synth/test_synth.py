@@ -205,3 +205,21 @@ def test_release_records_synthesis_or_why_not(designs, tmp_path, monkeypatch):
     assert 'VHDL' in synthesis_counts(tmp_path / 'vhd')['not_run']
     monkeypatch.setenv('DA4ML_YOSYS', '/nonexistent/yosys')
     assert 'apt-get install yosys' in synthesis_counts(root / 'c4')['not_run']
+
+
+def test_deferred_reading_of_a_rom_with_a_placeholder_default(tmp_path):
+    """A ROM module whose default parameter names a file that does not exist elaborates only when
+    read deferred (instantiated with the real file); the ROM is mapped to logic (memory_map)."""
+    from da4ml_core.synth import SynthError, synthesize_files
+
+    (tmp_path / 'rom.v').write_text(
+        'module rom #(parameter MEM = "placeholder.mem") (input [3:0] a, output [3:0] y);\n'
+        '  reg [3:0] m [0:15];\n  initial $readmemh(MEM, m);\n  assign y = m[a];\nendmodule\n')
+    (tmp_path / 'top.v').write_text(
+        'module top (input [3:0] a, output [3:0] y);\n  rom #(.MEM("t.mem")) u (.a(a), .y(y));\nendmodule\n')
+    (tmp_path / 't.mem').write_text('\n'.join(f'{(7 * r + 3) % 16:x}' for r in range(16)) + '\n')
+    files = [tmp_path / 'rom.v', tmp_path / 'top.v']
+    with pytest.raises(SynthError, match='placeholder.mem'):
+        synthesize_files(files, 'top', data_dir=tmp_path, data_files=[tmp_path / 't.mem'])
+    res = synthesize_files(files, 'top', data_dir=tmp_path, data_files=[tmp_path / 't.mem'], defer=True)
+    assert res['brams'] == res['lutrams'] == 0 and 0 < res['luts'] <= 4  # 4 output bits of 4 inputs: a LUT4 each
