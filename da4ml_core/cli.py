@@ -6,7 +6,7 @@
                                         [--interface bare|valid|axis]
                                         [--verify icarus,verilator] [-n N] [--data NPZ]
     da4ml-core verify OUTDIR [--simulators icarus,verilator] [--sample icarus=N] [--mutants N]
-    da4ml-core report DIR... [-o FILE.json|.csv|.md]
+    da4ml-core report DIR... [-o FILE.json|.csv|.md] [--synth [--family xilinx|ecp5]]
     da4ml-core release OUTDIR --out BUNDLE [--vectors N] [--sample icarus=N] [--min-coverage X]
                                         the release gate (verif.flows.release)
 
@@ -17,7 +17,7 @@ MODEL is a ``.keras`` file, or ``example`` for the bundled one. Exit status:
     2  usage error or bad input (arguments, unreadable files, a model input needing --input-kif)
     3  the model cannot be converted exactly (unsupported layer or setting; with
        --strict-float32 also Keras float32 inexactness)
-    4  environment: Keras / JAX / hgq2 or a simulator missing, a simulator build or run failed
+    4  environment: Keras / JAX / hgq2, a simulator or yosys missing, a simulator build or run failed
 
 Errors are one line on stderr; ``--debug`` shows the traceback.
 
@@ -41,6 +41,7 @@ SIMULATORS = ('icarus', 'verilator')
 INTERFACES = ('bare', 'valid', 'axis')  # da4ml_core.emit.INTERFACES (a test keeps them equal); not imported: start-up time
 REPORT_COLUMNS = ('design', 'model', 'n_in', 'n_out', 'luts', 'ffs', 'cost', 'latency_cycles', 'latency_levels',
                   'vectors', 'mismatches', 'verified')
+SYNTH_COLUMNS = ('synth_luts', 'lut1', 'lut2', 'lut3', 'lut4', 'lut5', 'lut6', 'carry', 'muxf', 'synth_ffs')
 
 SCHEDULER_HELP = ("where the simulations run: 'local' (default: an embedded Dask LocalCluster, one worker per "
                   "core), 'none' (in this process), or the address of a running Dask scheduler (tcp://host:port)")
@@ -137,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser('report', help='summarise converted designs')
     r.add_argument('dirs', type=Path, nargs='+')
     r.add_argument('-o', '--output', type=Path, default=None, help='write .json, .csv or .md instead of a table')
+    r.add_argument('--synth', action='store_true',
+                   help='synthesize each design with yosys and add its LUT (by size), carry, mux and FF counts '
+                        '(stored in the design\'s report.json; cached)')
+    r.add_argument('--family', default='xilinx', choices=('xilinx', 'ecp5'),
+                   help='FPGA family of --synth (default xilinx: 7-series cells)')
 
     g = sub.add_parser('release', help='verify a design directory again and write a release bundle (verif.flows.release)')
     g.add_argument('outdir', type=Path, help='design directory: a converted model (convert OUTDIR) or a regression spec design')
@@ -335,9 +341,24 @@ def _report_row(d: Path) -> dict:
     return row
 
 
-def format_report(rows: list[dict], fmt: str) -> str:
-    """The rows as 'table', 'json', 'csv' or 'md' text."""
-    cols = list(REPORT_COLUMNS) + ['dir']
+def _synth_row(d: Path, row: dict, family: str) -> None:
+    """Synthesize design ``d`` with yosys; add the counts to ``row`` and to its report.json."""
+    from verif.flows import model_dir as wf
+
+    from .synth import synthesize
+
+    res = synthesize(d, family)
+    row.update({'synth_luts': res['luts'], 'carry': res['carry'], 'muxf': res['muxf'], 'synth_ffs': res['ffs'],
+                **{f'lut{n}': res['luts_by_size'][str(n)] for n in range(1, 7)}})
+    if (d / wf.REPORT).is_file():
+        rep = json.loads((d / wf.REPORT).read_text())
+        rep.setdefault('synthesis', {})[family] = {k: v for k, v in res.items() if k != 'cached'}
+        wf.write_report(d, rep)
+
+
+def format_report(rows: list[dict], fmt: str, synth: bool = False) -> str:
+    """The rows as 'table', 'json', 'csv' or 'md' text (``synth``: with the yosys columns)."""
+    cols = list(REPORT_COLUMNS) + (list(SYNTH_COLUMNS) if synth else []) + ['dir']
     if fmt == 'json':
         return json.dumps(rows, indent=2) + '\n'
     cell = [[('' if r.get(c) is None else str(r.get(c))) for c in cols] for r in rows]
@@ -366,7 +387,10 @@ def cmd_report(args, out) -> int:
         if not args.output.parent.is_dir():
             raise UsageError(f'-o {args.output}: no directory {args.output.parent}')
     rows = [_report_row(d) for d in args.dirs]
-    text = format_report(rows, fmt)
+    if args.synth:
+        for d, row in zip(args.dirs, rows):
+            _synth_row(d, row, args.family)
+    text = format_report(rows, fmt, args.synth)
     if args.output is None:
         out.write(text)
     else:

@@ -4,13 +4,12 @@ Ports (per element: offset, width, (k, i, f), signedness, pad or not), latency i
 the cost model's numbers, register bits and a first resource estimate, so nobody has to
 parse Verilog to find out how to feed it. Keys are sorted: same design, same bytes.
 
-Resource estimate (LUTs), per live op, from its operand and result widths:
-
-- ADD / SUB / CONST_ADD: one LUT per adder bit (``adder_bits`` of the cost model);
-- negations (``*_NEG`` ops, negated outputs): one LUT per bit of the negated value;
-- RELU and MUX: one LUT per output bit; MUL: ``width(a) * width(b)``;
-- LOOKUP: ``width(out) * 2**max(width(key) - 6, 0)`` (a LUT6 per output bit per 64 entries);
-- INPUT, CONST, QUANTIZE: wires, none.
+Resource estimate (LUTs): the cost model's LUTs of every live op (``ir.cost.op_cost``, with the
+program's tables), split by kind: ADD / SUB adders, constant adders, negations (of ``*_NEG`` ops
+and of negated outputs, ``negation_bits``), RELUs, MUXes, multipliers, lookup tables. INPUT,
+CONST and QUANTIZE are wires; only output bits something reads are priced (``used_bits``), and
+a RELU / MUX folded into the LUTs of its one RELU / MUX reader costs nothing (``absorbed``).
+``bench/resources.py`` measures it against yosys.
 
 FFs are the pipeline register bits.
 
@@ -23,48 +22,39 @@ from __future__ import annotations
 
 import json
 
-from ..ir import Opcode, Program, QInt, adder_bits
+from ..ir import Opcode, Program
+from ..ir.cost import absorbed, negation_bits, op_cost, used_bits
 from .layout import Layout
 from .pipeline import Schedule
 
 __all__ = ['dumps', 'metadata', 'resources']
 
 FORMAT = 1
-KINDS = ('adders', 'negations', 'relus', 'muxes', 'multipliers', 'tables')
-
-
-def _neg_width(q: QInt) -> int:
-    return QInt(-q.hi, -q.lo, q.f).width
+KINDS = ('adders', 'const_adders', 'negations', 'relus', 'muxes', 'multipliers', 'tables')
+_KIND = {Opcode.ADD: 'adders', Opcode.SUB: 'adders', Opcode.CONST_ADD: 'const_adders', Opcode.RELU: 'relus',
+         Opcode.MUX: 'muxes', Opcode.MUL: 'multipliers', Opcode.LOOKUP: 'tables', Opcode.QUANTIZE: 'negations'}
 
 
 def resources(prog: Program, lay: Layout, sched: Schedule) -> dict:
-    """LUT estimate by kind (formula in the module docstring) and FFs."""
+    """LUT estimate by kind (see the module docstring) and FFs."""
     qints = [op.qint for op in prog.ops]
+    used = used_bits(prog.ops, prog.out_idxs)
+    folded = absorbed(prog.ops, prog.out_idxs)
     luts = dict.fromkeys(KINDS, 0)
     for i, op in enumerate(prog.ops):
-        if not lay.live[i]:
+        code = op.opcode
+        if not lay.live[i] or code in (Opcode.INPUT, Opcode.CONST) or folded[i]:
             continue
-        code, out = op.opcode, op.qint
-        if code in (Opcode.ADD, Opcode.SUB):
-            luts['adders'] += adder_bits(qints[op.id0], qints[op.id1], op.data)
-        elif code == Opcode.CONST_ADD:
-            luts['adders'] += adder_bits(qints[op.id0], QInt(op.data, op.data, out.f))
-        elif code == Opcode.MUL:
-            luts['multipliers'] += qints[op.id0].width * qints[op.id1].width
-        elif code == Opcode.LOOKUP:
-            luts['tables'] += out.width * 2 ** max(qints[op.id0].width - 6, 0)
-        if code < 0 and code != Opcode.INPUT:
-            src = qints[op.id1] if abs(code) == Opcode.MUX else qints[op.id0]
-            luts['negations'] += _neg_width(src)
-        if abs(code) == Opcode.RELU:
-            luts['relus'] += out.width
-        elif abs(code) == Opcode.MUX:
-            luts['muxes'] += out.width
-    for el, neg in zip(lay.outputs, prog.out_negs):
-        if el.used and neg:
-            luts['negations'] += el.width
-    ffs = sched.reg_bits
-    return {'luts': sum(luts.values()), 'ffs': ffs, 'luts_by_kind': luts}
+        total = int(op_cost(op, qints, 1, -1, prog.tables, used[i])[0])
+        if code < 0:  # the negation of the operand, then the op itself
+            neg = negation_bits(qints[op.id1] if abs(code) == Opcode.MUX else qints[op.id0])[0]
+            luts['negations'] += neg
+            total -= neg
+        luts[_KIND[Opcode(abs(code))]] += total
+    for el, idx, neg in zip(lay.outputs, prog.out_idxs, prog.out_negs):
+        if el.used and neg and prog.ops[idx].opcode != Opcode.CONST:
+            luts['negations'] += negation_bits(qints[idx])[0]
+    return {'luts': sum(luts.values()), 'ffs': sched.reg_bits, 'luts_by_kind': luts}
 
 
 def metadata(prog: Program, lay: Layout, sched: Schedule, name: str, sources: list[str],

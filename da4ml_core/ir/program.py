@@ -98,8 +98,8 @@ class Program:
         qints = [op.qint for op in ops]
         lat: list[float] = []
         out = []
-        for op in ops:
-            cost, delay = op_cost(op, qints, self.adder_size, self.carry_size)
+        for op in ops:  # each op alone: passes that renumber or drop ops keep every op's cost
+            cost, delay = op_cost(op, qints, self.adder_size, self.carry_size, self.tables)
             start = 0.0
             if op.opcode != Opcode.INPUT:
                 for j in op.operands:

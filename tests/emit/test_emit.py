@@ -182,14 +182,15 @@ def test_resource_formula_on_a_fixed_program(tmp_path):
     luts = load_metadata(tmp_path)['resources']['luts_by_kind']
     q = [op.qint for op in prog.ops]
     assert luts['multipliers'] == q[11].width * q[12].width + q[13].width ** 2 + q[14].width * q[3].width
-    assert luts['tables'] == q[16].width  # 4-bit key: one LUT per output bit
+    assert 0 < luts['tables'] == prog.ops[16].cost <= q[16].width  # 4-bit key: at most a LUT per output bit
     assert luts['muxes'] == q[11].width + q[12].width
     assert luts['relus'] == q[5].width + q[6].width
-    assert luts['adders'] == sum(prog.ops[i].cost for i in (3, 4, 9, 17))  # adder_size 1: cost = bits
-    # negations: RELU_NEG, QUANTIZE_NEG, MUX_NEG operands, then the negated outputs 1, 3, 5, 7
-    neg = [QInt(-x.hi, -x.lo, x.f).width for x in (q[4], q[4], q[10])]
-    out_w = [e['width'] for e in load_metadata(tmp_path)['outputs']]
-    assert luts['negations'] == sum(neg) + out_w[1] + out_w[3] + out_w[5] + out_w[7]
+    assert luts['adders'] == sum(prog.ops[i].cost for i in (3, 4, 17))  # adder_size 1: cost = bits
+    assert luts['const_adders'] == prog.ops[9].cost
+    # negations, one LUT per bit of the negated value: the RELU_NEG, QUANTIZE_NEG and MUX_NEG
+    # operands, then the negated outputs 1, 3, 7 (output 5 is a constant: a literal, no logic)
+    assert [prog.out_idxs[j] for j in (1, 3, 5, 7)] == [6, 9, 10, 12] and prog.out_negs[5]
+    assert luts['negations'] == q[4].width + q[4].width + q[10].width + q[6].width + q[9].width + q[12].width
 
 
 # ------------------------------------------------------------------------------ pipeline

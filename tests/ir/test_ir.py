@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from da4ml_core.fixed import minimal_kif
 from da4ml_core.ir import Op, Opcode, Program, ProgramError, QInt, adder_bits, pack_lookup, pack_mux
+from da4ml_core.ir.cost import absorbed, const_adder_bits, negation_bits, op_cost, table_luts, used_bits
 from da4ml_core.ir.ranges import LinearRanges
 from verif.oracle.reference import evaluate, evaluate_all
 from support.strategies import inputs_for, programs
@@ -75,6 +76,74 @@ def test_adder_cost_formula():
     assert adder_bits(QInt(0, 8, 0), QInt(0, 7, 0)) == 4
     # bits below the coarser step are wires
     assert adder_bits(QInt(0, 3, 0), QInt(0, 255, 8)) == 2
+
+
+def test_const_adder_cost_counts_the_ones_of_the_constant():
+    a = QInt.of_kif(1, 7, 0)  # 8-bit signed integer
+    out = lambda c: QInt(a.lo + c, a.hi + c, 0)  # noqa: E731
+    # 6 = 0b110: the chain starts at bit 1, inverters at bits 1 and 2; the rest are wires into it
+    assert const_adder_bits(a, out(6), 6) == (2, out(6).width - 1)
+    # -2 = ...11110: ones at bits 1..7 of a; the bit above a (sign extension) needs none
+    assert const_adder_bits(a, out(-2), -2) == (7, out(-2).width - 1)
+    assert const_adder_bits(a, out(0), 0) == (0, 0)
+    # a coarser than the constant: the constant's low bits are output constants, not chain bits
+    coarse = QInt.of_kif(1, 7, -2)  # steps of 4
+    o = QInt(coarse.lo * 4 + 3, coarse.hi * 4 + 3, 0)
+    assert const_adder_bits(coarse, o, 3) == (0, 0)
+    assert const_adder_bits(coarse, QInt(o.lo + 1, o.hi + 1, 0), 4 + 3) == (1, QInt(o.lo + 1, o.hi + 1, 0).width - 2)
+
+
+def test_negation_cost():
+    assert negation_bits(QInt.of_kif(1, 3, 0)) == (4, 5)  # -(-8) = 8 needs a fifth bit, no fifth inverter
+    assert negation_bits(QInt.of_kif(0, 4, 0)) == (4, 5)
+
+
+def test_table_cost_counts_distinct_nontrivial_bit_functions():
+    key = QInt.of_kif(0, 3, 0)  # 3-bit keys 0..7
+    assert table_luts([0] * 8, key, 0, 4) == 0  # constant
+    assert table_luts(list(range(8)), key, 0, 3) == 0  # identity: every bit is a key bit (a wire)
+    assert table_luts([r ^ 1 for r in range(8)], key, 0, 1) == 1  # an inverted key bit is a LUT
+    assert table_luts([3 * int(r in (1, 2, 4, 7)) for r in range(8)], key, 0, 2) == 1  # two equal bits share one
+    wide = QInt.of_kif(0, 7, 0)  # 7 inputs: two LUT6 cofactors and a MUXF7
+    parity = [bin(r).count('1') & 1 for r in range(128)]
+    assert table_luts(parity, wide, 0, 1) == 2
+    assert table_luts([p if r < 64 else 0 for r, p in enumerate(parity)], wide, 0, 1) == 1
+    nine = QInt.of_kif(0, 9, 0)  # 9 inputs: four LUT6s, two MUXF7, one MUXF8, then one LUT3 mux
+    assert table_luts([bin(r).count('1') & 1 for r in range(512)], nine, 0, 1) == 2 + 1
+    # keys the input cannot take read as 0: a signed key
+    assert table_luts([1, 1, 1, 1], QInt(-2, 1, 0), -2, 1) == 0  # all 4 patterns reachable: constant
+    assert table_luts([1] * 5, QInt(-3, 1, 0), -3, 1) == 1  # 3-bit key, 5 of 8 patterns reachable
+
+
+def test_used_bits_follow_truncation_wrapping_and_mux_keys():
+    x = QInt.of_kif(1, 5, 2)  # 8 bits, step 1/4
+    r = QInt.of_kif(0, 5, 2)  # relu: 7 bits
+    q = QInt.of_kif(0, 3, 0)  # then keep integer bits 0..2 only: relu bits 2, 3, 4
+    s = QInt(2 * x.lo, 2 * x.hi, 2)  # x + x: 9 bits
+    w = QInt.of_kif(1, 3, 2)  # wrapped to 6 bits: the adder's top bits are never read
+    ops = [Op(Opcode.INPUT, 0, -1, 0, x), Op(Opcode.RELU, 0, -1, 0, r), Op(Opcode.QUANTIZE, 1, -1, 0, q),
+           Op(Opcode.ADD, 0, 0, 0, s), Op(Opcode.QUANTIZE, 3, -1, 0, w),
+           Op(Opcode.MUX, 2, 4, pack_mux(3, 0), QInt(-32, 31, 2))]
+    used = used_bits(ops, [2, 4, 5])
+    assert used[1] == 0b0011100  # relu bits 2..4 (the QUANTIZE) ...
+    assert used[0] == 0b11111111  # x: every bit (the adder's carry), and its sign for the relu
+    assert used[3] == 0b100111111  # the adder: its low 6 bits (wrapped) and its top bit (MUX key)
+    relu_cost = op_cost(ops[1], [op.qint for op in ops], used=used[1])[0]
+    assert relu_cost == 3 and op_cost(ops[1], [op.qint for op in ops])[0] == r.width
+
+
+def test_a_mux_into_a_mux_against_constants_is_absorbed():
+    """Saturation: clamp high, then low; per bit one LUT3 (two keys, one data bit) in all."""
+    x = QInt.of_kif(1, 5, 0)
+    ops = [Op(Opcode.INPUT, 0, -1, 0, x), Op(Opcode.CONST, -1, -1, 7, QInt(7, 7, 0)),
+           Op(Opcode.CONST, -1, -1, -8, QInt(-8, -8, 0)), Op(Opcode.CONST_ADD, 0, -1, -8, QInt(x.lo - 8, x.hi - 8, 0)),
+           Op(Opcode.MUX, 0, 1, pack_mux(3, 0), QInt(-32, 7, 0)),
+           Op(Opcode.CONST_ADD, 0, -1, 8, QInt(x.lo + 8, x.hi + 8, 0)),
+           Op(Opcode.MUX, 2, 4, pack_mux(5, 0), QInt(-8, 7, 0))]
+    assert absorbed(ops, [6]) == [False] * 4 + [True, False, False]
+    assert absorbed(ops, [6, 4]) == [False] * 7  # an output is built on its own
+    keyed = [*ops[:6], Op(Opcode.MUX, 2, 0, pack_mux(4, 0), QInt(-32, 31, 0))]
+    assert absorbed(keyed, [6])[4] is False  # read as a key: its top bit only, not foldable bit by bit
 
 
 def test_program_cost_latency_adders():

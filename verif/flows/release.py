@@ -30,7 +30,7 @@ from .model_dir import PROGRAM, REFERENCE
 from .specs import SPEC_FILE, Spec
 
 __all__ = ['DEFAULT_PER_CYCLE', 'DEFAULT_VECTORS', 'MANIFEST', 'REPORT', 'GateResult', 'design_files', 'release',
-           'run_line', 'sha256']
+           'run_line', 'sha256', 'synthesis_counts']
 
 MANIFEST = 'manifest.json'
 REPORT = 'verification.json'
@@ -174,6 +174,7 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
         'clocked': meta['clocked'],
         'files': before,
         'coverage': coverage,
+        'synthesis': synthesis_counts(design_dir),
     }
     if spec is not None:
         report['spec'] = spec.describe()
@@ -207,6 +208,18 @@ def _check_spec(spec: Spec, design_dir: Path, meta: dict, per_cycle: int, simula
                             'seed': r.seed, 'mismatches': r.mismatches, 'passed': r.passed})
         if not r.passed:
             checks.reasons.append(f'{r.summary()}\n{r.report}')
+
+
+def synthesis_counts(design_dir: Path, family: str = 'xilinx') -> dict:
+    """yosys's resource counts of the design's files (recorded, not required): the counts, or why
+    there are none (no yosys on this machine, a VHDL design, a failed run)."""
+    from da4ml_core.synth import SynthError, SynthInputError, YosysNotFoundError, synthesize
+
+    try:
+        res = synthesize(design_dir, family)
+    except (YosysNotFoundError, SynthInputError, SynthError) as exc:
+        return {'family': family, 'not_run': f'{type(exc).__name__}: {str(exc).splitlines()[0]}'}
+    return {k: v for k, v in res.items() if k != 'cached'}
 
 
 def _reemit_matches(design_dir: Path, meta: dict) -> bool | str:
