@@ -55,6 +55,9 @@ class Event:
     reachable: bool = False
 
 
+CHUNK = 2048  # rows evaluated at once by measure()
+
+
 def live_ops(prog: Program) -> list[bool]:
     """Ops an output depends on."""
     live = [False] * len(prog.ops)
@@ -254,11 +257,22 @@ class Coverage:
 
 
 def measure(prog: Program, X) -> Coverage:
-    """Coverage of the program's events by float inputs ``X`` (n, n_in)."""
+    """Coverage of the program's events by float inputs ``X`` (n, n_in), evaluated ``CHUNK`` rows at
+    a time: every op's values for every row of a trigger-size design would take gigabytes."""
     X = np.asarray(X, dtype=np.float64)
     evs = events(prog)
-    values = evaluate_ops_raw(prog, X)
-    hit = (distances(prog, evs, values) == 0).any(axis=1) if len(X) else np.zeros(len(evs), bool)
+    hit = np.zeros(len(evs), bool)
+    lows = {e.op: e.target for e in evs if e.kind == 'adder_min'}
+    highs = {e.op: e.target for e in evs if e.kind == 'adder_max'}
+    seen: dict[int, tuple[int, int]] = {}
+    for a in range(0, len(X), CHUNK):
+        values = evaluate_ops_raw(prog, X[a:a + CHUNK])
+        for k in np.flatnonzero(~hit).tolist():  # events hit by an earlier chunk are not looked at again
+            hit[k] = bool((distance(prog, evs[k], values[evs[k].watch][0]) == 0).any())
+        for i in lows:
+            raw = _as_int(values[i][0])
+            lo, hi = int(raw.min()), int(raw.max())
+            seen[i] = (min(lo, seen[i][0]), max(hi, seen[i][1])) if i in seen else (lo, hi)
     per_kind: dict = defaultdict(lambda: {'hit': 0, 'total': 0, 'reachable': 0, 'reachable_hit': 0})
     for e, h in zip(evs, hit.tolist()):
         c = per_kind[e.kind]
@@ -266,12 +280,7 @@ def measure(prog: Program, X) -> Coverage:
         c['hit'] += int(h)
         c['reachable'] += int(e.reachable)
         c['reachable_hit'] += int(e.reachable and h)
-    spans = []
-    lows = {e.op: e.target for e in evs if e.kind == 'adder_min'}
-    highs = {e.op: e.target for e in evs if e.kind == 'adder_max'}
-    for i in sorted(lows) if len(X) else ():
-        raw = _as_int(values[i][0])
-        spans.append(float(int(raw.max()) - int(raw.min())) / float(max(highs[i] - lows[i], 1)))
+    spans = [float(seen[i][1] - seen[i][0]) / float(max(highs[i] - lows[i], 1)) for i in sorted(seen)]
     ordered = {k: per_kind[k] for k in KINDS if k in per_kind}
     missed = tuple(e for e, h in zip(evs, hit.tolist()) if not h)
     return Coverage(len(X), ordered, float(np.mean(spans)) if spans else 1.0, missed)

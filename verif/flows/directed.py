@@ -111,6 +111,20 @@ def _evaluate(prog, meta, rows) -> list:
     return evaluate_ops_raw(prog, bus_to_floats(meta, rows))
 
 
+def _closest(prog, meta, evs, pool: np.ndarray) -> np.ndarray:
+    """Per event, the index of the pool row closest to it (the first of equals), ``cov.CHUNK``
+    rows evaluated at a time."""
+    best_d = np.full(len(evs), np.inf)
+    best_i = np.zeros(len(evs), dtype=np.int64)
+    for a in range(0, len(pool), cov.CHUNK):
+        d = cov.distances(prog, evs, _evaluate(prog, meta, pool[a:a + cov.CHUNK]))
+        k = np.argmin(d, axis=1)
+        dk = d[np.arange(len(evs)), k]
+        better = dk < best_d
+        best_d[better], best_i[better] = dk[better], a + k[better]
+    return best_i
+
+
 def _search(prog, meta, evs, start: np.ndarray, lo, hi, rng) -> np.ndarray:
     """Best row per event after SEARCH_ROUNDS rounds of seeded mutation (start: one row per
     event); each event scores only its own candidates."""
@@ -170,8 +184,7 @@ def directed_rows(prog: Program, meta: dict, base_rows, *, budget: int | None = 
     found = [r for r in linear if r is not None]
     pool = np.concatenate([base_rows, np.array(found, dtype=np.int64).reshape(-1, n_fields)]) \
         if len(base_rows) else np.array(found or [np.zeros(n_fields, np.int64)], dtype=np.int64)
-    d_pool = cov.distances(prog, missed, _evaluate(prog, meta, pool))
-    start = pool[np.argmin(d_pool, axis=1)]
+    start = pool[_closest(prog, meta, missed, pool)]
     searched = _search(prog, meta, missed, start, lo, hi, rng)
     cand = np.unique(np.concatenate([np.array(found, dtype=np.int64).reshape(-1, n_fields), searched]), axis=0)
     hits = cov.distances(prog, missed, _evaluate(prog, meta, cand)) == 0
