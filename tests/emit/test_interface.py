@@ -22,10 +22,10 @@ from da4ml_core.emit import INTERFACES, write_verilog, write_vhdl
 from da4ml_core.emit.interface import WRAPPER_NAMES
 
 BARE_DIGESTS = {  # latency_cutoff -> sha256 over (file name, bytes) of the files the emitter writes itself
-    None: '1ceba3a0bbab0d6372b4b8d796d23a1d9e3296e6563c8934fd8bc183bbada59b',
-    0: 'e804f7e6b6fe126307c0cbaac5bf4384c75d71791e1c8906fdcd1a64ad21b17a',
-    1: '437122d2d0733e5f921cbf6750714078b12a64d68bdedaa2c564ede440400142',
-    2: 'baa789f212148ef64dafec3816c7d2cf3e4560ef4501aeb93cb51f82620378b4',
+    None: 'a5bf70f86a700311e63097f78ef74be370c37480abf6ad45579a107db0211fd6',
+    0: 'ccc4ea722d327cd317982822bda61beae3cf5f7ff1d545e104154d71de6c9040',
+    1: '9c68866ccee44b76b168620c4e6a04283e9d6cb348fb1c3631037dba504b667d',
+    2: '53853435b6ce65ede82c7afb16ff9a9fed493f898a60b01f917352aa7fb5e7b0',
 }
 OWN_FILES = ['every_op.sdc', 'every_op.v', 'every_op.xdc', 'every_op_quartus.tcl', 'every_op_vivado.tcl',
              'metadata.json']
@@ -126,9 +126,9 @@ def test_name_of_a_wrapper_signal_is_refused(tmp_path, interface, name):
 
 
 BARE_VHDL_DIGESTS = {  # as BARE_DIGESTS, for write_vhdl (main's tree before the interfaces)
-    None: '953e653e95ce349711475d9f088ac8dd03fc3cc57aaf36c583176bff79811cae',
-    0: 'e90e55432b707b07207b7b12bbba7e78506e29f0104a26d3331ab9c8fd230403',
-    2: 'eb5b5fa6110b0e02337df3795c0fd695d3061e20efa3f18d2ac243f05be853cd',
+    None: 'a6535d2171b79f508b19541c3d2734b7378325826cb597ad027085252283ce0d',
+    0: 'f3ee83566466f2a764cdcab1ae8e7faf740428589deefb268a618b271919f9ee',
+    2: '0f430c47e09a16fab993112b40911cafe5f1f912381c6d0b9f9ff733e4f24a33',
 }
 
 
