@@ -26,7 +26,7 @@ from .build import SimError
 from .replay import Replay, as_rows, build_replay, run_replay
 
 __all__ = ['ShardFailed', 'ShardedRun', 'cluster', 'gather_sharded', 'replay_sharded', 'scheduler_client',
-           'shard_bounds', 'submit_sharded']
+           'shard_rows', 'submit_sharded']
 
 ALLOWED_FAILURES = 1  # a task whose worker died is run once more, then reported
 
@@ -64,11 +64,14 @@ def scheduler_client(choice: str | None) -> Iterator:
         yield client
 
 
-def shard_bounds(n: int, n_shards: int) -> list[tuple[int, int]]:
-    """[lo, hi) of ``n_shards`` consecutive shards of ``n`` vectors, as equal as possible."""
+def shard_rows(n: int, n_shards: int) -> list[np.ndarray]:
+    """Row indices of ``n_shards`` shards of ``n`` vectors, dealt round-robin: a stimulus has its
+    kinds of rows in blocks (extremes, then uniform words, then directed rows), and an
+    event-driven simulator's cost per row depends on how many bits toggle, so consecutive
+    blocks would load one worker with all the expensive rows. The design has no state beyond
+    its latency, so a vector's outputs do not depend on its neighbours."""
     n_shards = max(1, min(n_shards, n))
-    edges = np.linspace(0, n, n_shards + 1).round().astype(int).tolist()
-    return [(lo, hi) for lo, hi in zip(edges, edges[1:]) if hi > lo]
+    return [np.arange(k, n, n_shards) for k in range(n_shards)]
 
 
 def _run_shard(built, design: Design, rows: np.ndarray, first: int, seed: int) -> Replay:
@@ -82,7 +85,8 @@ class ShardedRun:
     design: Design
     simulator: str
     built: object
-    bounds: list[tuple[int, int]]
+    shards: list[np.ndarray]  # row indices of each shard
+    n_rows: int
     futures: list
     started: float
     finished: list[float] = field(default_factory=list)  # when each shard's future completed
@@ -94,14 +98,14 @@ def submit_sharded(design: Design, rows, simulator: str, workdir: Path | str, cl
     can build the next simulator's design while this one's shards run on the workers."""
     rows = as_rows(rows, len(design.in_bus.fields), f'inputs of {design.name}')
     workers = len(client.scheduler_info().get('workers', {})) or 1
-    bounds = shard_bounds(len(rows), n_shards or workers)
+    shards = shard_rows(len(rows), n_shards or workers)
     built = build_replay([design], len(rows), simulator, workdir, optimize=optimize, cache_root=cache_root)
-    run = ShardedRun(design, simulator, built, bounds, [], time.perf_counter())
-    for lo, hi in bounds:
+    run = ShardedRun(design, simulator, built, shards, len(rows), [], time.perf_counter())
+    for k, idx in enumerate(shards):
         # the rows travel inside the task, not scattered ahead: a worker that dies would take
         # scattered data with it, and the shard could not be retried elsewhere
-        fut = client.submit(_run_shard, built, design, rows[lo:hi], lo, seed, pure=False,
-                            key=f'replay-{design.name}-{simulator}-{lo}-{hi}-{os.getpid()}-{time.time_ns()}')
+        fut = client.submit(_run_shard, built, design, rows[idx], int(idx[0]), seed, pure=False,
+                            key=f'replay-{design.name}-{simulator}-{k}-of-{len(shards)}-{os.getpid()}-{time.time_ns()}')
         fut.add_done_callback(lambda _f: run.finished.append(time.perf_counter()))
         run.futures.append(fut)
     return run
@@ -111,17 +115,22 @@ def gather_sharded(run: ShardedRun) -> Replay:
     """The merged Replay of submitted shards; ``run_seconds`` is the wall time from submission to
     the last shard's completion."""
     parts: list[Replay] = []
-    for (lo, hi), fut in zip(run.bounds, run.futures):
+    for k, (idx, fut) in enumerate(zip(run.shards, run.futures)):
         try:
             parts.append(fut.result())
         except Exception as exc:  # noqa: BLE001 - KilledWorker, a simulator error: the shard is named
             for f in run.futures:
                 f.cancel()
-            raise ShardFailed(f'{run.simulator}: {run.design.name}: shard of vectors {lo}..{hi - 1} failed: '
-                              f'{type(exc).__name__}: {exc}') from exc
+            every = f' (every {len(run.shards)}th)' if len(run.shards) > 1 else ''
+            raise ShardFailed(f'{run.simulator}: {run.design.name}: shard {k + 1} of {len(run.shards)}, vectors '
+                              f'{idx[0]}..{idx[-1]}{every}, failed: {type(exc).__name__}: {exc}') from exc
+    outputs = np.zeros((run.n_rows, parts[0].outputs[0].shape[1]), dtype=parts[0].outputs[0].dtype)
+    unknown = np.zeros(run.n_rows, dtype=bool)
+    for idx, part in zip(run.shards, parts):  # back into vector order
+        outputs[idx], unknown[idx] = part.outputs[0], part.unknown[0]
     seconds = max(run.finished, default=time.perf_counter()) - run.started
-    return Replay(parts[0].simulator, parts[0].version, 'bulk', [np.concatenate([p.outputs[0] for p in parts])],
-                  [np.concatenate([p.unknown[0] for p in parts])], run.built.seconds, run.built.rebuilt, seconds, None)
+    return Replay(parts[0].simulator, parts[0].version, 'bulk', [outputs], [unknown], run.built.seconds,
+                  run.built.rebuilt, seconds, None)
 
 
 def replay_sharded(design: Design, rows, simulator: str, workdir: Path | str, client, **kw) -> Replay:

@@ -15,7 +15,7 @@ from verif import sim
 from verif.flows import judge
 from verif.hdl.primitives import Instance, golden_outputs, primitives_design
 from verif.hdl.stimulus import stimulus
-from verif.sim.shard import cluster, replay_sharded, shard_bounds
+from verif.sim.shard import cluster, replay_sharded, shard_rows
 
 pytestmark = pytest.mark.rtl
 
@@ -23,11 +23,12 @@ INSTANCES = (Instance('shift_add', {'WA': 12, 'SA': 1, 'WB': 9, 'SB': 0, 'S': 3,
              Instance('negate', {'WA': 10, 'SA': 1, 'WO': 10, 'SO': 1}))
 
 
-def test_shard_bounds_cover_every_vector_once():
+def test_shards_cover_every_vector_once():
     for n, k in ((1, 4), (10, 3), (1000, 7), (5, 5)):
-        b = shard_bounds(n, k)
-        assert b[0][0] == 0 and b[-1][1] == n and all(hi > lo for lo, hi in b)
-        assert all(b[j][1] == b[j + 1][0] for j in range(len(b) - 1)) and len(b) == min(n, k)
+        shards = shard_rows(n, k)
+        assert len(shards) == min(n, k) and all(len(s) for s in shards)
+        assert sorted(np.concatenate(shards).tolist()) == list(range(n))
+        assert max(map(len, shards)) - min(map(len, shards)) <= 1  # dealt evenly
 
 
 def test_sharded_replay_equals_one_simulation(simulator, tmp_path):
