@@ -41,7 +41,7 @@ from scale_models import SIZES, deep_sets
 from verif.flows import model_dir as wf
 from verif.flows.converted import check
 from verif.hdl.design import buses
-from verif.hdl.stimulus import stimulus
+from verif.hdl.stimulus import n_structured
 from verif.sim.shard import cluster
 
 SIMULATORS = ('verilator', 'icarus')
@@ -100,8 +100,7 @@ def ours(size: str, args, workdir: Path) -> dict:
     outdir.mkdir(parents=True)
     meta = stages.run('emit Verilog', lambda: wf.write_design(conv, outdir, 'deepsets', args.latency_cutoff))
     fields = buses(meta)[0].fields
-    n_structured = len(stimulus(fields, 0, 1, n_mixes=wf.N_CORNER_MIXES))
-    n_random = max(args.verilator_vectors - n_structured, 0)
+    n_random = max(args.verilator_vectors - n_structured(fields, 1, n_mixes=wf.N_CORNER_MIXES), 0)
     rows, expected, X, structured = stages.run('vectors (model.predict)',
                                                lambda: wf.keras_vectors(conv, model, meta, n_random, None))
     wf.save_reference(outdir, rows, expected, X, structured=structured)

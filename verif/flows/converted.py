@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import sim
 from ..hdl.design import buses, emitted_design, load_metadata
-from ..hdl.stimulus import stimulus
+from ..hdl.stimulus import n_structured, stimulus
 from ..sim.shard import gather_sharded, submit_sharded
 from . import design_coverage, judge
 from .model_dir import (N_CORNER_MIXES, PROGRAM, REFERENCE, REPORT, ModelDirError, check_design_files, check_writable,
@@ -121,7 +121,7 @@ def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: i
                            f'{len(in_bus.fields)} input and {len(out_bus.fields)} output fields')
         return out
     rows_f = stimulus(in_bus.fields, n_fresh, seed, n_mixes=N_CORNER_MIXES) if n_fresh else rows_k[:0]
-    n_structured_f = len(stimulus(in_bus.fields, 0, seed, n_mixes=N_CORNER_MIXES)) if n_fresh else 0
+    n_structured_f = n_structured(in_bus.fields, seed, n_mixes=N_CORNER_MIXES) if n_fresh else 0
     structured_k = np.asarray(ref['structured'], dtype=bool) if 'structured' in ref else np.zeros(len(rows_k), bool)
     if structured_k.shape != (len(rows_k),):
         out.reasons.append(f'{REFERENCE}: structured holds {structured_k.shape} marks for {len(rows_k)} rows')
@@ -182,17 +182,17 @@ def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: i
         for oracle, lo, want in sets:
             sel = (keep >= lo) & (keep < lo + len(want))
             stored = keep[sel] - lo  # which of the oracle's rows the simulated ones are
+            ran, marked = rows[keep[sel]], structured[keep[sel]]
             title = f'{meta["top"]} on {s} {run.version} (bulk, {oracle} vectors)'
-            found, text = judged(title, rows[keep][sel], got[sel], unknown[sel], want[stored],
+            found, text = judged(title, ran, got[sel], unknown[sel], want[stored],
                                  'Keras' if oracle == 'keras' else 'the interpreter')
             if found.count:
                 if len(stored) < len(want):
                     text += (f'\n  (a sample of {len(stored)} of {len(want)} rows: vectors '
                              f'{found.vectors[:5].tolist()} above are rows {stored[found.vectors[:5]].tolist()})')
-                text += '\n' + judge.waveform(design, rows[keep][sel], int(found.vectors[0]), s, workdir / f'wave-{s}')
+                text += '\n' + judge.waveform(design, ran, int(found.vectors[0]), s, workdir / f'wave-{s}')
             policy = {} if s not in samples else {
-                'sample': {'structured': int(structured[keep][sel].sum()), 'others': int((~structured[keep][sel]).sum()),
-                           'of': len(want)}}
+                'sample': {'structured': int(marked.sum()), 'others': int((~marked).sum()), 'of': len(want)}}
             out.record(s, run.version, 'bulk', oracle, len(stored), seed, found, text, **_sim_costs(run), **policy)
         if per_cycle:
             n = min(per_cycle, len(rows_k))

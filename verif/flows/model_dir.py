@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..hdl.design import METADATA, buses, load_metadata
-from ..hdl.stimulus import stimulus
+from ..hdl.stimulus import n_structured, stimulus
 from .directed import directed_rows
 from .ports import bus_to_floats, floats_to_bus, outputs_to_bus
 
@@ -161,8 +161,7 @@ def keras_vectors(conv, model, meta: dict, n_random: int, x_data=None, seed: int
         marks.append(np.zeros(len(parts[0]), bool))
     if n_random > 0 or not parts:
         parts.append(stimulus(fields, n_random, seed, n_mixes=N_CORNER_MIXES))
-        n_structured = len(stimulus(fields, 0, seed, n_mixes=N_CORNER_MIXES))
-        marks.append(np.arange(len(parts[-1])) < n_structured)
+        marks.append(np.arange(len(parts[-1])) < n_structured(fields, seed, n_mixes=N_CORNER_MIXES))
     rows = np.concatenate(parts)
     directed = directed_rows(conv.program, meta, rows, seed=seed)
     rows = np.concatenate([rows, directed])

@@ -27,7 +27,7 @@ import numpy as np
 
 from .bus import Field
 
-__all__ = ['MAX_ONE_HOT', 'MAX_PRODUCT', 'Tie', 'stimulus']
+__all__ = ['MAX_ONE_HOT', 'MAX_PRODUCT', 'Tie', 'n_structured', 'stimulus']
 
 MAX_ONE_HOT = 64
 MAX_PRODUCT = 256
@@ -79,6 +79,12 @@ def stimulus(fields: Sequence[Field], n_random: int, seed: int, *, ties: Sequenc
         rows += [lo + (t + 7 * np.arange(n)) % span for t in range(int(span.max()))]
     rand = rng.integers(lo, hi, (n_random, n), endpoint=True) if n_random and n else np.zeros((n_random, n), np.int64)
     return np.concatenate([np.array(rows, dtype=np.int64).reshape(-1, n), rand])
+
+
+def n_structured(fields: Sequence[Field], seed: int, **options) -> int:
+    """How many structured rows :func:`stimulus` puts before its random ones, for the same
+    fields, seed and options: the rows every simulator runs under a sampling policy."""
+    return len(stimulus(fields, 0, seed, **options))
 
 
 def _tie_rows(tie: Tie, lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from verif.hdl.bus import Field
-from verif.hdl.stimulus import MAX_PRODUCT, Tie, stimulus
+from verif.hdl.stimulus import MAX_PRODUCT, Tie, n_structured, stimulus
 
 fields_st = st.lists(st.builds(Field, st.integers(1, 40), st.booleans()), min_size=1, max_size=20)
 
@@ -67,3 +67,11 @@ def test_many_inputs_stay_small():
     rows = stimulus(fields, 10, 1, n_mixes=100)
     assert len(rows) == 7 + 2 * 16 + 100 + 10
     assert rows.min() == -128 and rows.max() == 127
+
+
+def test_n_structured_counts_the_rows_before_the_random_ones():
+    fields = [Field(5, True), Field(3, False), Field(7, True)]
+    k = n_structured(fields, 4, n_mixes=8)
+    with_random, without = stimulus(fields, 50, 4, n_mixes=8), stimulus(fields, 0, 4, n_mixes=8)
+    assert len(with_random) == k + 50 and k == len(without) > 0
+    assert np.array_equal(with_random[:k], without)  # the structured rows do not depend on n_random
