@@ -133,7 +133,7 @@ def _print_report(console, r: dict) -> None:
     t.add_row('latency', f'{r["latency_cycles"]} cycles ({r["latency_levels"]:g} adder levels'
                          f'{f", {cutoff:g} per stage" if cutoff is not None else ", combinational"}), II = 1')
     v = r['verification']
-    t.add_row('vectors', f'{v["vectors"]} ({r["data_vectors"]} test samples + extremes + random port words)')
+    t.add_row('vectors', f'{v["vectors"]} ({r["data_vectors"]} test samples + extremes + random port words + directed rows)')
     t.add_row('interpreter vs Keras', f'mismatches: {v["interpreter"]["mismatches"]}')
     t.add_row('exact reference vs Keras', f'mismatches: {v["reference"]["mismatches"]} '
                                              f'({v["reference"]["vectors"]} vectors)')
