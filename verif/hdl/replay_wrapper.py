@@ -1,13 +1,17 @@
-"""The one replay wrapper: designs fed from ``$readmemh`` files, one vector per clock, in Verilog.
+"""The one replay wrapper: designs fed from binary stimulus files, one vector per clock, in Verilog.
 
 Why: 1e5+ vectors are too many for per-cycle Python driving, and every simulation has fixed
 costs (Verilator runtime link, cocotb start-up ~0.4-1 s). So one ``replay_tb`` top
-instantiates one or many designs side by side on one clock; design ``d`` reads ``stim_<d>.hex``
-and writes one output word per vector to ``out_<d>.hex`` (relative to the run directory), so each
-design is still checked on its own, with its own latency. A single design is the case of one.
-Words are written GROUP at a time: Verilator spends its time per ``$fwrite`` call, not per byte.
-The cocotb module ``verif.tb.bulk`` only runs the clock until ``done``. VHDL designs (GHDL) get
-the same wrapper written in VHDL-2008 (:func:`vhdl_wrapper_text`), with the same timing.
+instantiates one or many designs side by side on one clock; design ``d`` reads its next input
+word from ``stim_<d>.bin`` with ``$fread`` at every clock (words big-endian, whole bytes, as
+:meth:`verif.hdl.bus.Bus.pack_bytes` writes them) and writes one output word per vector to
+``out_<d>.hex`` (relative to the run directory), so each design is still checked on its own,
+with its own latency. A single design is the case of one. Binary words streamed per clock,
+not ``$readmemh``: Verilator parsed hex at about the cost of simulating a 3k-op design, and
+no memory means no depth, so one build serves any number of vectors. Words are written GROUP
+at a time: Verilator spends its time per ``$fwrite`` call, not per byte. The cocotb module
+``verif.tb.bulk`` only runs the clock until ``done``. VHDL designs (GHDL) get the same
+wrapper written in VHDL-2008 (:func:`vhdl_wrapper_text`), with the same timing, reading hex.
 
 Timing per design: vector k is applied after rising edge k, its output is sampled at edge
 ``k + L + 1``; so a design whose real latency differs from its metadata yields the wrong
@@ -22,7 +26,7 @@ from pathlib import Path
 
 from .design import Design
 
-__all__ = ['OUT_PORT', 'REPLAY_TOP', 'VHDL_REPLAY_TOP', 'replay_depth', 'replay_sources', 'vhdl_wrapper_text',
+__all__ = ['OUT_PORT', 'REPLAY_TOP', 'VHDL_REPLAY_TOP', 'replay_sources', 'stimulus_file', 'vhdl_wrapper_text',
            'wrapper_text']
 
 REPLAY_TOP = 'replay_tb'
@@ -32,20 +36,27 @@ GROUP = 16  # output words per $fwrite call: the per-call cost, not the bytes, l
 WORD = '%h\\n'  # one output word per line, as Verilog source text
 
 
-def wrapper_text(designs: list[Design], depth: int) -> str:
+def stimulus_file(d: int, vhdl: bool = False) -> str:
+    """The name of design ``d``'s stimulus file in a run directory (binary; hex for VHDL)."""
+    return f'stim_{d}.hex' if vhdl else f'stim_{d}.bin'
+
+
+def wrapper_text(designs: list[Design]) -> str:
     """The ``replay_tb(clk, done)`` module for ``designs`` (plain Verilog-2001, warning-free)."""
-    aw = max(depth.bit_length() - 1, 1)
     decl, inst, init, step, flush = [], [], [], [], []
     for d, des in enumerate(designs):
-        ni, no = des.in_bus.width, des.out_bus.width
+        ni, no, nb = des.in_bus.width, des.out_bus.width, des.in_bus.n_bytes
         clk = '.clk(clk), ' if des.clocked else ''
-        decl += [f'    reg  [{ni - 1}:0] mem{d} [0:DEPTH-1];', f'    reg  [{ni - 1}:0] inp{d};',
+        pad = ([f'    // verilator lint_off UNUSEDSIGNAL', f'    reg  [{8 * nb - 1}:0] word{d};  // whole bytes; inp{d} is the low bits',
+                f'    // verilator lint_on UNUSEDSIGNAL'] if 8 * nb > ni else [f'    reg  [{8 * nb - 1}:0] word{d};'])
+        decl += [*pad, f'    reg  [{ni - 1}:0] inp{d};',
                  f'    wire [{no - 1}:0] out{d};', f'    reg  [{no - 1}:0] ob{d} [0:{GROUP - 2}];',
-                 f'    integer n{d}, fd{d}, cnt{d};']
+                 f'    integer n{d}, fi{d}, fd{d}, cnt{d};']
         inst.append(f'    {des.name} u{d} ({clk}.inp(inp{d}), .out(out{d}));')
         init += [f'        inp{d} = {{{ni}{{1\'b0}}}};',
-                 f'        if (!$value$plusargs("n{d}=%d", n{d}) || n{d} < 1 || n{d} > DEPTH) n{d} = 0;',
-                 f'        if (n{d} > 0) $readmemh("stim_{d}.hex", mem{d}, 0, n{d} - 1);',
+                 f'        word{d} = {{{8 * nb}{{1\'b0}}}};',
+                 f'        if (!$value$plusargs("n{d}=%d", n{d}) || n{d} < 1) n{d} = 0;',
+                 f'        fi{d} = $fopen("{stimulus_file(d)}", "rb");',
                  f'        fd{d} = $fopen("out_{d}.hex", "w");',
                  f'        cnt{d} = 0;',
                  f'        if (n{d} + {des.latency} > last) last = n{d} + {des.latency};']
@@ -59,17 +70,23 @@ def wrapper_text(designs: list[Design], depth: int) -> str:
                  f'                    cnt{d} = cnt{d} + 1;',
                  '                end',
                  '            end',
-                 f'            if (cycle < n{d}) inp{d} <= mem{d}[cycle[{aw - 1}:0]];']
+                 f'            if (cycle < n{d}) begin',
+                 f'                got = $fread(word{d}, fi{d});',
+                 f'                if (got != {nb}) begin  // the file is shorter than +n{d}=',
+                 f'                    $display("replay_tb: {stimulus_file(d)} ends before vector %0d", cycle);',
+                 '                    $finish;',
+                 '                end',
+                 f'                inp{d} <= word{d}[{ni - 1}:0];',
+                 '            end']
         flush.append(f'                for (k = 0; k < cnt{d}; k = k + 1) $fwrite(fd{d}, "{WORD}", '
                      f'ob{d}[k[{max(GROUP - 2, 1).bit_length() - 1}:0]]);')
-    closes = ' '.join(f'$fclose(fd{d});' for d in range(len(designs)))
-    return f"""// generated by verif.hdl.replay_wrapper: {len(designs)} designs replayed from $readmemh files, one vector per clock
+    closes = ' '.join(f'if (fi{d} != 0) $fclose(fi{d}); $fclose(fd{d});' for d in range(len(designs)))
+    return f"""// generated by verif.hdl.replay_wrapper: {len(designs)} designs replayed from binary files, one vector per clock
 module {REPLAY_TOP} (
     input  wire clk  /*verilator public_flat_rw*/,
     output reg  done /*verilator public_flat_rw*/
 );
-    localparam integer DEPTH = {depth};
-    integer cycle, last, first, k;
+    integer cycle, last, first, k, got;
     reg [31:0] vector_in;   // index of the vector applied at this clock (for waveforms)
     reg [31:0] vector_out;  // index of the vector written at this clock, design 0's latency
 {chr(10).join(decl)}
@@ -101,14 +118,6 @@ module {REPLAY_TOP} (
     end
 endmodule
 """
-
-
-def replay_depth(n_vectors: int) -> int:
-    """Stimulus memory depth: a power of two (>= 1024) so few distinct wrappers get built."""
-    depth = 1024
-    while depth < n_vectors:
-        depth *= 2
-    return depth
 
 
 def replay_sources(designs: list[Design]) -> list[Path]:

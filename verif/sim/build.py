@@ -73,6 +73,7 @@ def build_key(
     build_args: Sequence[str],
     timescale: tuple[str, str],
     waves: bool = False,
+    make_vars: Mapping[str, str] | None = None,
 ) -> str:
     """sha256 over everything that changes the compiled simulation."""
     import cocotb
@@ -80,6 +81,7 @@ def build_key(
     h = hashlib.sha256()
     meta = [_KEY_SCHEMA, sim.name, sim.version, cocotb.__version__, toplevel] + (['waves'] if waves else [])
     meta += [sorted((str(k), str(v)) for k, v in parameters.items()), list(build_args), list(timescale)]
+    meta += [sorted((make_vars or {}).items())] if make_vars else []
     h.update(json.dumps(meta).encode())
     for src in sources:
         h.update(b'\0' + src.name.encode() + b'\0' + hashlib.sha256(src.read_bytes()).digest())
@@ -96,9 +98,11 @@ def build(
     timescale: tuple[str, str] = DEFAULT_TIMESCALE,
     cache_root: Path | str | None = None,
     waves: bool = False,
+    make_vars: Mapping[str, str] | None = None,
 ) -> Build:
     """Compile ``sources`` with ``toplevel`` unless an identical build is cached (``waves``:
-    instrumented to record waveforms; its runs then always write one).
+    instrumented to record waveforms; its runs then always write one; ``make_vars``: Verilator's
+    make variables, e.g. the optimisation levels of ``toolchain.verilator_make_vars``).
 
     Two processes asking for the same key serialise on ``<build_dir>.lock``; the second finds
     the marker file the first wrote and reuses the build. A failed build leaves no marker.
@@ -113,7 +117,7 @@ def build(
     params = dict(parameters or {})
     if sim.name == 'ghdl':  # the emitted VHDL is VHDL-2008
         build_args = (*GHDL_BUILD_ARGS, *(a for a in build_args if a not in GHDL_BUILD_ARGS))
-    key = build_key(paths, toplevel, sim, params, build_args, timescale, waves)
+    key = build_key(paths, toplevel, sim, params, build_args, timescale, waves, make_vars)
     root = Path(cache_root).expanduser() if cache_root is not None else default_cache_root()
     build_dir = root / sim.name / f'{toplevel}-{key[:20]}'
     build_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -138,7 +142,7 @@ def build(
             compiled = [build_dir / 'src' / f'{n:03d}_{p.name}' for n, p in enumerate(paths)]
             for src, dst in zip(paths, compiled):
                 shutil.copyfile(src, dst)
-        with simulator_environment(sim):
+        with simulator_environment(sim, make_vars=make_vars):
             runner = get_runner(sim.name)
             try:
                 runner.build(
@@ -157,7 +161,7 @@ def build(
         seconds = time.perf_counter() - t0
         info = {'key': key, 'toplevel': toplevel, 'simulator': sim.name, 'version': sim.version,
                 'sources': [str(p) for p in paths], 'parameters': {k: str(v) for k, v in params.items()},
-                'build_args': list(build_args), 'seconds': seconds}
+                'build_args': list(build_args), 'make_vars': dict(make_vars or {}), 'seconds': seconds}
         mark_used(build_dir)
         (build_dir / MARKER).write_text(json.dumps(info, indent=1))
     if max_bytes is not None:

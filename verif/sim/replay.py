@@ -2,9 +2,9 @@
 
 Why two: the per-cycle cocotb testbench (driver / monitor / checker in Python) explains a
 failure vector by vector and follows a clocked pipeline cycle by cycle, but runs a few 1e4
-vectors/s at best; :func:`replay` feeds ``$readmemh`` files through the replay wrapper
-(``verif.hdl.replay_wrapper``) at 1e5 (Icarus) to 4e5 (Verilator) vectors/s, for one design or
-many at once. Both return the integers the design produced; deciding pass / fail is the judge's
+vectors/s at best; :func:`replay` streams binary stimulus files through the replay wrapper
+(``verif.hdl.replay_wrapper``), at the speed of the simulated design (Verilator: ~1e5 vectors/s
+at 3k ops), for one design or many at once. Both return the integers the design produced; deciding pass / fail is the judge's
 job (``verif.flows.judge``).
 """
 
@@ -20,11 +20,10 @@ import numpy as np
 
 from ..hdl.design import Design
 from ..hdl.files import read_bus, save_vectors, write_hex
-from ..hdl.replay_wrapper import (REPLAY_TOP, VHDL_REPLAY_TOP, replay_depth, replay_sources, vhdl_wrapper_text,
+from ..hdl.replay_wrapper import (REPLAY_TOP, VHDL_REPLAY_TOP, replay_sources, stimulus_file, vhdl_wrapper_text,
                                   wrapper_text)
 from .build import SimulationFailed, build, new_run_dir, run
-from .toolchain import (VERILATOR_FAST_BUILD, VERILATOR_FAST_RUN, VERILATOR_PER_CYCLE_ARGS, VERILATOR_REPLAY_ARGS,
-                        VHDL_SIMULATORS)
+from .toolchain import VERILATOR_PER_CYCLE_ARGS, VERILATOR_REPLAY_ARGS, VHDL_SIMULATORS, verilator_make_vars
 
 __all__ = ['BULK_TB', 'PER_CYCLE_TB', 'Replay', 'as_rows', 'build_replay', 'per_cycle', 'replay', 'run_replay']
 
@@ -74,13 +73,13 @@ def _read_outputs(path: Path, design: Design, n: int, simulator: str, log: Path)
         raise SimulationFailed(f'{simulator}: {design.name}: {exc}', log) from None
 
 
-def build_replay(designs: Sequence[Design], n_rows: int, simulator: str, workdir: Path | str, *,
+def build_replay(designs: Sequence[Design], simulator: str, workdir: Path | str, *,
                  waves: bool = False, optimize: bool = False, cache_root: Path | str | None = None):
-    """The replay wrapper for ``designs`` (stimulus memories of at least ``n_rows`` words), built
-    (or found in the cache): what :func:`run_replay` runs, once or in many shards."""
+    """The replay wrapper for ``designs``, built (or found in the cache): what :func:`run_replay`
+    runs, once or in many shards, on any number of vectors."""
     designs = list(designs)
-    if not designs or n_rows < 1:
-        raise ValueError(f'replay needs at least one design and one vector ({len(designs)} designs, {n_rows} rows)')
+    if not designs:
+        raise ValueError('replay needs at least one design')
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     if simulator in VHDL_SIMULATORS:  # VHDL designs: the same wrapper in VHDL, reading to the end of file
@@ -88,18 +87,19 @@ def build_replay(designs: Sequence[Design], n_rows: int, simulator: str, workdir
         top.write_text(vhdl_wrapper_text(designs))
     else:
         top_name, top = REPLAY_TOP, workdir / f'{REPLAY_TOP}.v'
-        top.write_text(wrapper_text(designs, replay_depth(n_rows)))
-    args = ()
+        top.write_text(wrapper_text(designs))
+    sources = [*replay_sources(designs), top]
+    args, make_vars = (), None
     if simulator == 'verilator':
-        args = (*VERILATOR_REPLAY_ARGS, *(VERILATOR_FAST_RUN if optimize else VERILATOR_FAST_BUILD))
-    return build([*replay_sources(designs), top], top_name, simulator, build_args=args, cache_root=cache_root,
+        args, make_vars = VERILATOR_REPLAY_ARGS, verilator_make_vars(sources, optimize)
+    return build(sources, top_name, simulator, build_args=args, make_vars=make_vars, cache_root=cache_root,
                  waves=waves)
 
 
 def run_replay(built, designs: Sequence[Design], rows: Sequence, *, first: int = 0, keep: bool = False,
                seed: int = 1) -> Replay:
-    """One simulation of a built replay wrapper: design d gets ``rows[d]`` (at most the depth it
-    was built for); ``first`` numbers the vectors in waveforms."""
+    """One simulation of a built replay wrapper: design d gets ``rows[d]``; ``first`` numbers the
+    vectors in waveforms."""
     designs = list(designs)
     if len(designs) != len(rows):
         raise ValueError(f'{len(designs)} designs but {len(rows)} row sets')
@@ -107,16 +107,19 @@ def run_replay(built, designs: Sequence[Design], rows: Sequence, *, first: int =
     if any(len(r) < 1 for r in rows):
         raise ValueError('replay needs at least one vector per design')
     simulator = built.simulator.name
+    t0 = time.perf_counter()  # the run's cost includes writing its stimulus and reading its outputs
     run_dir = new_run_dir(built)
     vhdl = simulator in VHDL_SIMULATORS  # the VHDL wrapper reads to the end of each file: no plusargs
     plusargs = [] if vhdl else [f'+first={first}']
     for d, (des, r) in enumerate(zip(designs, rows)):
-        write_hex(run_dir / f'stim_{d}.hex', des.in_bus.pack(r), des.in_bus.hex_digits)
-        plusargs += [] if vhdl else [f'+n{d}={len(r)}']
+        if vhdl:
+            write_hex(run_dir / stimulus_file(d, vhdl), des.in_bus.pack(r), des.in_bus.hex_digits)
+        else:
+            (run_dir / stimulus_file(d)).write_bytes(des.in_bus.pack_bytes(r).tobytes())
+            plusargs.append(f'+n{d}={len(r)}')
     if built.waves and simulator == 'icarus':
         plusargs.append(f'+dumpfile_path={run_dir / "waves.fst"}')
     cycles = max(len(r) + des.latency for des, r in zip(designs, rows)) + 2
-    t0 = time.perf_counter()
     result = run(built, BULK_TB, extra_env={'DA4ML_TB_CYCLES': str(cycles)}, plusargs=plusargs, seed=seed,
                  run_dir=run_dir, check=True)
     outs, unknown = [], []
@@ -144,8 +147,7 @@ def replay(designs: Sequence[Design], rows: Sequence, simulator: str, workdir: P
     designs = list(designs)
     if len(rows) != len(designs):
         raise ValueError(f'{len(designs)} designs but {len(rows)} row sets')
-    n_rows = max((len(r) for r in rows), default=0)
-    built = build_replay(designs, n_rows, simulator, workdir, waves=waves, optimize=optimize, cache_root=cache_root)
+    built = build_replay(designs, simulator, workdir, waves=waves, optimize=optimize, cache_root=cache_root)
     return run_replay(built, designs, rows, first=first, keep=keep, seed=seed)
 
 
@@ -159,12 +161,14 @@ def per_cycle(design: Design, inputs, expected, simulator: str, *, cache_root: P
     returned for the judge. ``build_args`` default to lean VPI visibility on Verilator.
     """
     if build_args is None:
-        build_args = (*VERILATOR_PER_CYCLE_ARGS, *VERILATOR_FAST_BUILD) if simulator == 'verilator' else ()
+        build_args = VERILATOR_PER_CYCLE_ARGS if simulator == 'verilator' else ()
     x = as_rows(inputs, len(design.in_bus.fields), 'inputs')
     y = as_rows(expected, len(design.out_bus.fields), 'expected')
     if len(x) != len(y):
         raise ValueError(f'{len(x)} input rows but {len(y)} expected rows')
-    built = build(design.sources, design.name, simulator, cache_root=cache_root, build_args=tuple(build_args))
+    make_vars = verilator_make_vars(design.sources) if simulator == 'verilator' else None
+    built = build(design.sources, design.name, simulator, cache_root=cache_root, build_args=tuple(build_args),
+                  make_vars=make_vars)
     run_dir = new_run_dir(built)
     vectors, observed = run_dir / 'vectors.json', run_dir / 'observed.hex'
     save_vectors(vectors, design.in_bus.pack(x), design.out_bus.pack(y), design.in_bus, design.out_bus,

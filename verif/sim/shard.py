@@ -99,7 +99,7 @@ def submit_sharded(design: Design, rows, simulator: str, workdir: Path | str, cl
     rows = as_rows(rows, len(design.in_bus.fields), f'inputs of {design.name}')
     workers = len(client.scheduler_info().get('workers', {})) or 1
     shards = shard_rows(len(rows), n_shards or workers)
-    built = build_replay([design], len(rows), simulator, workdir, optimize=optimize, cache_root=cache_root)
+    built = build_replay([design], simulator, workdir, optimize=optimize, cache_root=cache_root)
     run = ShardedRun(design, simulator, built, shards, len(rows), [], time.perf_counter())
     for k, idx in enumerate(shards):
         # the rows travel inside the task, not scattered ahead: a worker that dies would take

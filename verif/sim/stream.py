@@ -17,7 +17,7 @@ from ..hdl.design import Design
 from ..hdl.files import save_vectors
 from .build import RunResult, build, new_run_dir, run
 from .replay import as_rows
-from .toolchain import VERILATOR_FAST_BUILD, VERILATOR_PER_CYCLE_ARGS
+from .toolchain import VERILATOR_PER_CYCLE_ARGS, verilator_make_vars
 
 __all__ = ['STREAM_TB', 'StreamResult', 'stream']
 
@@ -51,8 +51,10 @@ def stream(design: Design, interface: str, inputs, expected, simulator: str, *, 
     y = as_rows(expected, len(design.out_bus.fields), 'expected')
     if len(x) != len(y) or len(x) < 1:
         raise ValueError(f'{len(x)} input rows but {len(y)} expected rows (need at least one of each)')
-    args = (*VERILATOR_PER_CYCLE_ARGS, *VERILATOR_FAST_BUILD) if simulator == 'verilator' else ()
-    built = build(design.sources, design.name, simulator, cache_root=cache_root, build_args=args)
+    verilator = simulator == 'verilator'
+    built = build(design.sources, design.name, simulator, cache_root=cache_root,
+                  build_args=VERILATOR_PER_CYCLE_ARGS if verilator else (),
+                  make_vars=verilator_make_vars(design.sources) if verilator else None)
     run_dir = new_run_dir(built)
     vectors, observed = run_dir / 'vectors.json', run_dir / 'observed.json'
     save_vectors(vectors, design.in_bus.pack(x), design.out_bus.pack(y), design.in_bus, design.out_bus,

@@ -82,3 +82,31 @@ def test_read_bus_refuses_a_short_file(tmp_path):
     write_hex(tmp_path / 'o.hex', [1, 2], bus.hex_digits)
     with pytest.raises(ValueError, match='2 words, expected 3'):
         read_bus(tmp_path / 'o.hex', bus, 3)
+
+
+@given(bus_and_rows())
+def test_pack_bytes_is_pack_big_endian(case):
+    """The binary stimulus words are the packed words, big-endian in whole bytes: fields of up to
+    63 bits (straddling 64-bit limbs) on the numpy path, wider ones through Python ints."""
+    bus, rows = case
+    arr = np.array(rows, dtype=object if any(f.width > 62 for f in bus.fields) else np.int64)
+    got = bus.pack_bytes(arr)
+    assert got.dtype == np.uint8 and got.shape == (len(rows), bus.n_bytes)
+    assert [int.from_bytes(bytes(r), 'big') for r in got] == bus.pack(rows)
+
+
+def test_pack_bytes_in_blocks_and_limbs():
+    """Many rows (several blocks) of a bus whose fields cross every 64-bit limb boundary."""
+    bus = Bus.of(*[(w, w % 2 == 0) for w in (63, 2, 61, 7, 57, 33, 1)])
+    rng = np.random.default_rng(3)
+    rows = np.stack([rng.integers(f.lo, f.hi, 3 * Bus.PACK_CHUNK + 5, endpoint=True) for f in bus.fields], axis=1)
+    got = bus.pack_bytes(rows)
+    assert [int.from_bytes(bytes(r), 'big') for r in got] == bus.pack(rows)
+
+
+def test_pack_bytes_refuses_values_that_do_not_fit():
+    bus = Bus.of((4, True), (3, False))
+    with pytest.raises(ValueError, match='8 does not fit a unsigned 3-bit field'):
+        bus.pack_bytes(np.array([[1, 2], [-8, 8]]))
+    with pytest.raises(ValueError, match=r'rows of shape \(2, 3\) for 2 fields'):
+        bus.pack_bytes(np.zeros((2, 3), dtype=np.int64))

@@ -20,6 +20,7 @@ from verif.hdl.files import read_words, save_vectors
 from verif.hdl.primitives import primitive_design
 from verif.oracle import golden
 from verif.sim import toolchain
+from verif.sim.replay import build_replay
 
 pytestmark = pytest.mark.rtl
 
@@ -142,6 +143,25 @@ def test_environment_is_restored():
     assert dict(os.environ) == before
 
 
+def test_make_variables_reach_make_and_the_key(tmp_path):
+    """Verilator's optimisation levels go to make through MAKEFLAGS, after the PCH flag, and a
+    different level is a different build; big sources get -O0, others -Og."""
+    import os
+
+    verilator = sim.find_simulator('verilator')
+    with sim.simulator_environment(verilator, make_vars={'OPT_FAST': '-Og'}):
+        assert os.environ['MAKEFLAGS'].split()[-2:] == ['CFG_CXXFLAGS_PCH_I=-include', 'OPT_FAST=-Og']
+    src = tmp_path / 'a.v'
+    src.write_text('module a; endmodule\n')
+    keys = {sim.build_key([src], 'a', verilator, {}, (), ('1ns', '1ps'), make_vars=m)
+            for m in (None, {'OPT_FAST': '-Og'}, {'OPT_FAST': '-O0'})}
+    assert len(keys) == 3
+    assert toolchain.verilator_make_vars([src])['OPT_FAST'] == '-Og'
+    assert toolchain.verilator_make_vars([src], optimize=True)['OPT_FAST'] == '-O2'
+    src.write_text('//' + 'x' * toolchain.VERILATOR_HUGE_SOURCE + '\nmodule a; endmodule\n')
+    assert toolchain.verilator_make_vars([src])['OPT_FAST'] == '-O0'
+
+
 @pytest.mark.parametrize('name', rtl_templates.PRIMITIVES)
 def test_template_lints_clean(name, tmp_path):
     verilator = sim.find_simulator('verilator')
@@ -230,3 +250,15 @@ def test_observed_outputs_are_written(simulator, tmp_path):
     sim.build_and_run(design.sources, design.name, 'verif.tb.per_cycle', simulator,
                       extra_env={'DA4ML_TB_VECTORS': str(vectors), 'DA4ML_TB_OBSERVED': str(observed)})
     assert design.out_bus.unpack(read_words(observed)).tolist() == y.tolist()
+
+
+def test_short_stimulus_file_fails_the_run(simulator, tmp_path):
+    """The wrapper stops with a message when its binary stimulus ends before +n0= vectors: a run
+    never simulates words that were not written."""
+    design = pipe_design(tmp_path, latency=2)
+    built = build_replay([design], simulator, tmp_path / 'bulk')
+    run_dir = sim.new_run_dir(built)
+    (run_dir / 'stim_0.bin').write_bytes(design.in_bus.pack_bytes(np.arange(5).reshape(-1, 1)).tobytes())
+    with pytest.raises(sim.SimulationFailed, match='no results|failed'):
+        sim.run(built, 'verif.tb.bulk', extra_env={'DA4ML_TB_CYCLES': '20'}, plusargs=['+n0=10'], run_dir=run_dir)
+    assert 'stim_0.bin ends before vector 5' in (run_dir / 'sim.log').read_text()
