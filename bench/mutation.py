@@ -4,7 +4,9 @@ models and regression designs.
 For every design: ``--mutants`` seeded top-module mutants and ``--program-mutants`` program
 mutants (``verif.flows.mutation``), judged on the design's default stimulus (stored or spec
 vectors, then directed ones), survivors decided by exhaustive simulation where the input space
-is small. Printed: kill rate per operator and per design kind, the first failing vector's
+is small, else by a yosys SAT proof (a counterexample counts once the simulator fails on it),
+then deep rows. ``missed``: killed, but not by the default stimulus; ``stim%``: the stimulus's
+own kill rate over the non-equivalent mutants. Printed: kill rate per operator and per design kind, the first failing vector's
 index (median / max), seconds per mutant, and coverage per event kind (hit / total, and hit /
 proven reachable). ``--no-directed`` judges on the same stimulus without the directed rows,
 to show what they add.

@@ -393,6 +393,8 @@ def main(argv=None) -> int:
     ap.add_argument('--workdir', type=Path, default=None)
     ap.add_argument('-o', '--output', type=Path, default=None, help='write every outcome as JSON')
     args = ap.parse_args(argv)
+    if not args.sat_timeout > 0:
+        ap.error(f'--sat-timeout {args.sat_timeout:g}: must be > 0 seconds')
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix='mutation-'))
     if args.model_dir is not None:
         targets = [target_from_dir(args.model_dir, seed=args.seed, directed=not args.no_directed)]

@@ -8,6 +8,7 @@ import pytest
 from da4ml_core.emit import write_verilog
 from da4ml_core.synth import YosysNotFoundError
 from da4ml_core.trace import FixedArray, quantize, relu, trace
+from support.mutants import twin_swap
 from verif.flows import formal
 from verif.flows import mutants as M
 from verif.flows import mutation
@@ -22,19 +23,6 @@ def _target(prog, outdir, name, rows_fn, latency_cutoff=None) -> mutation.Target
     write_verilog(prog, outdir, name=name, latency_cutoff=latency_cutoff)
     meta = load_metadata(outdir)
     return mutation.Target(name, 'traced', outdir, meta, prog, rows_fn(meta))
-
-
-def _twin_swap(t: mutation.Target, name: str) -> M.Mutant:
-    """An operand swapped for another constant wire with the same bits (two clamps of one raw
-    value on different grids): a change of the text that computes the same function."""
-    top = mutation.top_module(t)
-    twins = {}
-    for wire, lit in top.consts.items():
-        twins.setdefault(lit, []).append(wire)
-    pair = next(names for names in twins.values() if len(names) > 1)
-    line, port = next((n, p) for n, c in top.instances.items() for p, v in c.ports.items() if v == pair[0])
-    site = M.Site('operand_swap', line, f'{port} {pair[0]} -> {pair[1]}', ('swap', port, (pair[1],)))
-    return M.mutate(top, site, name, np.random.default_rng(0))
 
 
 def _clamped(n_in: int, kif) -> object:
@@ -57,7 +45,7 @@ def wide(tmp_path_factory):
 
 
 def test_an_equivalent_mutant_over_the_exhaustive_limit_is_proven_by_sat(wide, tmp_path):
-    m = _twin_swap(wide, 'wide_eq')
+    m = twin_swap(wide, 'wide_eq')
     [o] = mutation.judge_mutants(wide, mutation.entries_of(wide, [m], tmp_path), simulator=SIM, workdir=tmp_path,
                                  deep=0)
     assert (o.status, o.by, o.first) == ('equivalent', 'sat', None)
@@ -99,7 +87,7 @@ def test_sat_agrees_with_exhaustive_simulation(tmp_path):
     t = _target(_clamped(3, (1, 2, 2)), tmp_path / 'fifteen', 'fifteen',
                 lambda meta: np.random.default_rng(2).integers(-16, 16, (20, 3)), 2)
     assert mutation.input_bits(t.meta) == 15
-    ms = M.sample(mutation.top_module(t), 40, seed=4) + [_twin_swap(t, 'fifteen_eq')]
+    ms = M.sample(mutation.top_module(t), 40, seed=4) + [twin_swap(t, 'fifteen_eq')]
     entries = mutation.entries_of(t, ms, tmp_path / 'x')
     by_sim = mutation.judge_mutants(t, entries, simulator=SIM, workdir=tmp_path / 'x')
     assert {o.status for o in by_sim} == {'killed', 'equivalent'}
@@ -115,7 +103,7 @@ def test_sat_agrees_with_exhaustive_simulation(tmp_path):
 
 def test_without_yosys_a_proof_is_a_typed_error(wide, tmp_path, monkeypatch):
     monkeypatch.setenv('DA4ML_YOSYS', str(tmp_path / 'no-yosys'))
-    entries = mutation.entries_of(wide, [_twin_swap(wide, 'wide_ny')], tmp_path)
+    entries = mutation.entries_of(wide, [twin_swap(wide, 'wide_ny')], tmp_path)
     with pytest.raises(YosysNotFoundError, match='DA4ML_YOSYS='):
         mutation.judge_mutants(wide, entries, simulator=SIM, workdir=tmp_path, deep=0)
     [o] = mutation.judge_mutants(wide, entries, simulator=SIM, workdir=tmp_path, deep=0, formal=False)
@@ -123,7 +111,7 @@ def test_without_yosys_a_proof_is_a_typed_error(wide, tmp_path, monkeypatch):
 
 
 def test_no_verdict_in_time_is_undecided(wide, tmp_path):
-    entries = mutation.entries_of(wide, [_twin_swap(wide, 'wide_to')], tmp_path)
+    entries = mutation.entries_of(wide, [twin_swap(wide, 'wide_to')], tmp_path)
     p = formal.prove(emitted_design(wide.outdir, wide.meta), entries[0][3], tmp_path / 'f', timeout=0.01)
     assert (p.verdict, p.rows) == ('timeout', None)
     [o] = mutation.judge_mutants(wide, entries, simulator=SIM, workdir=tmp_path, deep=0, sat_timeout=0.01)
@@ -139,3 +127,9 @@ def test_bad_arguments_are_named(wide, tmp_path):
     other = _target(_clamped(3, (1, 3, 2)), tmp_path / 'three', 'three', lambda meta: None)
     with pytest.raises(formal.FormalError, match="gate='three'.*ports"):
         formal.prove(base, emitted_design(other.outdir, other.meta), tmp_path)
+
+
+def test_cli_refuses_a_timeout_that_is_not_positive(capsys):
+    with pytest.raises(SystemExit) as exc:
+        mutation.main(['--specs', 'none.json', '--sat-timeout', '0'])
+    assert exc.value.code == 2 and '--sat-timeout 0: must be > 0' in capsys.readouterr().err

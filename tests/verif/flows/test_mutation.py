@@ -8,6 +8,7 @@ import pytest
 
 from da4ml_core.emit import write_verilog
 from da4ml_core.trace import FixedArray, lut, quantize, relu, trace
+from support.mutants import twin_swap
 from verif.flows import mutants as M
 from verif.flows import mutation
 from verif.flows.directed import directed_rows
@@ -59,14 +60,7 @@ def test_an_equivalent_mutant_is_proven_by_exhaustive_simulation(mixed, tmp_path
     """An operand swapped for another constant wire holding the same bits (two clamps of the
     same raw value on different grids) changes nothing: no stimulus row kills it and all 2**15
     input words agree."""
-    top = mutation.top_module(mixed)
-    twins = {}
-    for name, lit in top.consts.items():
-        twins.setdefault(lit, []).append(name)
-    pair = next(names for names in twins.values() if len(names) > 1)
-    line, port = next((n, port) for n, c in top.instances.items() for port, v in c.ports.items() if v == pair[0])
-    site = M.Site('operand_swap', line, f'{port} {pair[0]} -> {pair[1]}', ('swap', port, (pair[1],)))
-    m = M.mutate(top, site, 'mixed_eq', np.random.default_rng(0))
+    m = twin_swap(mixed, 'mixed_eq')
     assert m.text != (mixed.outdir / 'mixed.v').read_text().replace('module mixed (', 'module mixed_eq (')
     [o] = mutation.judge_mutants(mixed, mutation.entries_of(mixed, [m], tmp_path), simulator=SIM, workdir=tmp_path)
     assert (o.status, o.by, o.first) == ('equivalent', 'exhaustive', None)
