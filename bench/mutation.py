@@ -4,7 +4,9 @@ models and regression designs.
 For every design: ``--mutants`` seeded top-module mutants and ``--program-mutants`` program
 mutants (``verif.flows.mutation``), judged on the design's default stimulus (stored or spec
 vectors, then directed ones), survivors decided by exhaustive simulation where the input space
-is small. Printed: kill rate per operator and per design kind, the first failing vector's
+is small, else by a yosys SAT proof (a counterexample counts once the simulator fails on it),
+then deep rows. ``missed``: killed, but not by the default stimulus; ``stim%``: the stimulus's
+own kill rate over the non-equivalent mutants. Printed: kill rate per operator and per design kind, the first failing vector's
 index (median / max), seconds per mutant, and coverage per event kind (hit / total, and hit /
 proven reachable). ``--no-directed`` judges on the same stimulus without the directed rows,
 to show what they add.
@@ -109,15 +111,15 @@ def _coverage(t: mutation.Target) -> dict:
 
 def _table(title: str, groups: dict) -> None:
     print(f'\n{title}')
-    print(f'{"":24} {"mutants":>7} {"killed":>6} {"equiv":>5} {"undec":>5} {"unbld":>5} {"kill%":>6} '
-          f'{"first med":>9} {"first max":>9} {"s/mutant":>8}')
+    print(f'{"":24} {"mutants":>7} {"killed":>6} {"missed":>6} {"equiv":>5} {"undec":>5} {"unbld":>5} {"kill%":>6} '
+          f'{"stim%":>6} {"first med":>9} {"first max":>9} {"s/mutant":>8}')
     for key in sorted(groups):
         os_ = groups[key]
         s = mutation.summary(os_)
-        firsts = [o.first for o in os_ if o.status == 'killed']
+        firsts = [o.first for o in os_ if o.status == 'killed' and o.by == 'stimulus']
         secs = [o.seconds for o in os_]
-        print(f'{key:24} {s["mutants"]:7} {s["killed"]:6} {s["equivalent"]:5} {s["undecided"]:5} '
-              f'{s["unbuildable"]:5} {100 * s["kill_rate"]:6.1f} '
+        print(f'{key:24} {s["mutants"]:7} {s["killed"]:6} {s["missed"]:6} {s["equivalent"]:5} {s["undecided"]:5} '
+              f'{s["unbuildable"]:5} {100 * s["kill_rate"]:6.1f} {100 * s["stimulus_kill_rate"]:6.1f} '
               f'{statistics.median(firsts) if firsts else "-":>9} {max(firsts) if firsts else "-":>9} '
               f'{statistics.mean(secs):8.2f}')
 
@@ -133,6 +135,8 @@ def main(argv=None) -> int:
     ap.add_argument('--no-jet', action='store_true')
     ap.add_argument('--no-models', action='store_true')
     ap.add_argument('--no-directed', action='store_true', help='judge on the stimulus without directed rows')
+    ap.add_argument('--no-formal', action='store_true', help='no yosys SAT proof for survivors of large input spaces')
+    ap.add_argument('--sat-timeout', type=float, default=mutation.SAT_TIMEOUT, help='seconds of yosys per survivor')
     ap.add_argument('--workdir', type=Path, default=None)
     ap.add_argument('-o', '--output', type=Path, default=None, help='every outcome and coverage as JSON')
     args = ap.parse_args(argv)
@@ -153,7 +157,8 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     for t, n in targets:
         got = mutation.run(t, n, args.seed, simulator=args.simulator, workdir=workdir / 'runs' / t.name,
-                           program_mutants=args.program_mutants)
+                           program_mutants=args.program_mutants, formal=not args.no_formal,
+                           sat_timeout=args.sat_timeout)
         coverage[t.name] = {'kind': t.kind, 'vectors': len(t.rows), 'directed': t.n_directed, **_coverage(t)}
         outcomes += got
         for o in got:
@@ -161,11 +166,11 @@ def main(argv=None) -> int:
             by_kind[t.kind].append(o)
         s = mutation.summary(got)
         print(f'{t.name} ({t.kind}, {len(t.rows)} vectors, {t.n_directed} directed): {s["killed"]}/{s["mutants"]} '
-              f'killed, {s["equivalent"]} equivalent, {s["undecided"]} undecided, {s["unbuildable"]} unbuildable',
-              flush=True)
+              f'killed ({s["missed"]} missed by the stimulus), {s["equivalent"]} equivalent, {s["undecided"]} '
+              f'undecided, {s["unbuildable"]} unbuildable', flush=True)
         for o in got:
-            if o.status not in ('killed', 'equivalent'):
-                print(f'    {o.status}: {o.mutant} {o.operator}: {o.what}')
+            if o.status != 'killed' or o.by != 'stimulus':
+                print(f'    {o.status} ({o.by}): {o.mutant} {o.operator}: {o.what}: {o.why}')
     print(f'\n{len(targets)} designs, {len(outcomes)} mutants, {time.perf_counter() - t0:.0f} s on {args.simulator}; '
           f'stimulus {"with" if directed else "without"} directed rows')
     _table('per operator', by_op)

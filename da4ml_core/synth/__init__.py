@@ -10,8 +10,8 @@ and ``ecp5``.
 
 from .flow import CACHE_ENV, FAMILIES, SynthInputError, cache_root, script, synthesize, synthesize_files
 from .stats import StatError, parse_stat, resources_from_cells
-from .tool import INSTALL_HINT, YOSYS_ENV, SynthError, Yosys, YosysNotFoundError, find_yosys
+from .tool import INSTALL_HINT, YOSYS_ENV, SynthError, Yosys, YosysNotFoundError, YosysTimeout, find_yosys
 
 __all__ = ['CACHE_ENV', 'FAMILIES', 'INSTALL_HINT', 'YOSYS_ENV', 'StatError', 'SynthError', 'SynthInputError', 'Yosys',
-           'YosysNotFoundError', 'cache_root', 'find_yosys', 'parse_stat', 'resources_from_cells', 'script', 'synthesize',
+           'YosysNotFoundError', 'YosysTimeout', 'cache_root', 'find_yosys', 'parse_stat', 'resources_from_cells', 'script', 'synthesize',
            'synthesize_files']

@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ['INSTALL_HINT', 'YOSYS_ENV', 'SynthError', 'Yosys', 'YosysNotFoundError', 'find_yosys', 'run_script']
+__all__ = ['INSTALL_HINT', 'YOSYS_ENV', 'SynthError', 'Yosys', 'YosysNotFoundError', 'YosysTimeout', 'find_yosys',
+           'run_script']
 
 YOSYS_ENV = 'DA4ML_YOSYS'
 INSTALL_HINT = 'install it with `apt-get install yosys` (Debian / Ubuntu)'
@@ -29,6 +30,10 @@ class YosysNotFoundError(OSError):
 
 class SynthError(RuntimeError):
     """yosys ran but failed; the message ends with the tail of its log."""
+
+
+class YosysTimeout(SynthError):
+    """yosys was stopped at the caller's time limit (a proof with no verdict yet, not a failure)."""
 
 
 @dataclass(frozen=True)
@@ -107,10 +112,12 @@ def run_script(yosys: Yosys, script: Path, log: Path, cwd: Path, label: str, pro
 
 
 def _wait(proc: subprocess.Popen, step: float, t0: float, timeout: float | None) -> None:
+    if timeout is not None:  # never wait past the limit: a short one is kept to the millisecond
+        step = max(min(step, t0 + timeout - time.perf_counter()), 0.001)
     try:
         proc.wait(step)
     except subprocess.TimeoutExpired:
         if timeout is not None and time.perf_counter() - t0 > timeout:
             proc.kill()
             proc.wait()
-            raise SynthError(f'yosys did not finish within {timeout:g} s') from None
+            raise YosysTimeout(f'yosys did not finish within {timeout:g} s') from None

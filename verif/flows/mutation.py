@@ -6,13 +6,19 @@ replayed in bulk by ``verif.sim.replay`` (several mutants per simulation, one bu
 the design's default stimulus, and judged by ``verif.flows.judge.compare`` against what the
 *unmutated* program must give (the exact reference, ``verif.oracle.reference``). Outcomes:
 
-- ``killed``: some vector differs; ``first`` is the index of the first one;
-- ``equivalent``: no vector of the stimulus differs and neither does any of the 2**n input
-  words (n = the design's used input bits, at most ``EXHAUSTIVE_BITS``): proven by exhaustive
-  simulation;
-- ``undecided``: no vector differs, the input space is too large to enumerate, and none of
-  ``DEEP_ROWS`` more seeded rows (fields at their extremes half the time) differs either:
-  never counted as killed (a mutant killed only there is ``killed`` with ``by = 'deep'``);
+- ``killed``: some vector differs; ``first`` is the index of the first one in the vector set
+  named by ``by``: ``'stimulus'`` (the default stimulus killed it), else the stimulus *missed*
+  it and a later set found it (``summary``'s ``missed``, against the target of 100%);
+- ``equivalent``: no vector of the stimulus differs and the mutant computes what the design
+  does: ``by = 'exhaustive'``, all 2**n input words agree (n = the design's used input bits, at
+  most ``EXHAUSTIVE_BITS``), or ``by = 'sat'``, proven by yosys on a miter of the two top modules
+  (``verif.flows.formal``) for larger input spaces;
+- for larger input spaces a survivor SAT finds a counterexample for is replayed on it and judged:
+  ``killed`` with ``by = 'sat'`` only when the simulator shows the mismatch;
+- ``undecided``: no vector differs and neither a proof nor a confirmed counterexample came
+  within ``SAT_TIMEOUT`` seconds, nor did ``DEEP_ROWS`` more seeded rows (fields at their
+  extremes half the time) differ (a mutant killed only there is ``killed`` with
+  ``by = 'deep'``): never counted as killed; ``why`` says what was tried;
 - ``unbuildable``: the simulator refused the mutant (an operator bug, reported).
 
 ``python -m verif.flows.mutation --specs DIR|FILE ... | --model-dir OUTDIR`` runs a campaign.
@@ -34,11 +40,12 @@ from .. import sim
 from ..hdl.design import Design, buses, emitted_design, load_metadata
 from . import judge
 from .directed import directed_rows
+from .formal import SAT_TIMEOUT, prove
 from .mutants import OPERATORS, TopModule, sample
 from .ports import bus_to_floats
 from .program_oracle import expected_reference
 
-__all__ = ['EXHAUSTIVE_BITS', 'MutationError', 'Outcome', 'Target', 'all_words', 'deep_rows', 'entries_of', 'input_bits',
+__all__ = ['EXHAUSTIVE_BITS', 'SAT_TIMEOUT', 'MutationError', 'Outcome', 'Target', 'all_words', 'deep_rows', 'entries_of', 'input_bits',
            'judge_mutants', 'run', 'summary', 'top_module',
            'target_from_dir', 'target_from_spec', 'verify_mutants']
 
@@ -77,8 +84,9 @@ class Outcome:
     status: str  # killed | equivalent | undecided | unbuildable
     first: int | None  # index of the first failing vector (in the vector set named by ``by``)
     failing: int
-    by: str  # the vector set: 'stimulus', 'exhaustive' or 'deep'
+    by: str  # what decided it: 'stimulus', 'exhaustive', 'sat' (a proof or a confirmed counterexample) or 'deep'
     seconds: float
+    why: str = ''  # for every outcome but a kill by the stimulus: how it was decided, or why it is open
 
 
 def _with_directed(prog, meta, rows, seed: int, directed: bool) -> tuple[np.ndarray, int]:
@@ -211,7 +219,7 @@ def entries_of(target: Target, mutants, workdir: Path | str) -> list[Entry]:
 
 def run(target: Target, n: int, seed: int, *, simulator: str = 'verilator', workdir: Path | str | None = None,
         operators=OPERATORS, program_mutants: int = 0, exhaustive_bits: int = EXHAUSTIVE_BITS,
-        deep: int = DEEP_ROWS) -> list[Outcome]:
+        deep: int = DEEP_ROWS, formal: bool = True, sat_timeout: float = SAT_TIMEOUT) -> list[Outcome]:
     """``n`` seeded top-module mutants of ``target`` (and ``program_mutants`` program mutants,
     ``verif.flows.program_mutants``), judged by :func:`judge_mutants`."""
     from .program_mutants import sample_program
@@ -222,15 +230,18 @@ def run(target: Target, n: int, seed: int, *, simulator: str = 'verilator', work
         pm, _ = sample_program(target.prog, target.meta, program_mutants, seed, workdir / 'program-mutants')
         entries += [(m.name, m.operator, m.what, m.design) for m in pm]
     return judge_mutants(target, entries, simulator=simulator, workdir=workdir, exhaustive_bits=exhaustive_bits,
-                         deep=deep)
+                         deep=deep, formal=formal, sat_timeout=sat_timeout)
 
 
 def judge_mutants(target: Target, entries: list[Entry], *, simulator: str = 'verilator',
                   workdir: Path | str | None = None, exhaustive_bits: int = EXHAUSTIVE_BITS,
-                  deep: int = DEEP_ROWS) -> list[Outcome]:
+                  deep: int = DEEP_ROWS, formal: bool = True, sat_timeout: float = SAT_TIMEOUT) -> list[Outcome]:
     """Each entry judged on ``target.rows`` against the unmutated program; survivors decided by
     exhaustive simulation when the design has at most ``exhaustive_bits`` used input bits, else
-    tried on ``deep`` more rows (:func:`deep_rows`): killed there or undecided."""
+    (``formal``) by a yosys SAT proof against the unmutated design within ``sat_timeout``
+    seconds each (``verif.flows.formal``: equivalent, or a counterexample the simulator must
+    confirm), then those still open tried on ``deep`` more rows (:func:`deep_rows`): killed there
+    or undecided."""
     workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix='mutation-'))
     designs = [e[3] for e in entries]
     base = emitted_design(target.outdir, target.meta)
@@ -241,41 +252,94 @@ def judge_mutants(target: Target, entries: list[Entry], *, simulator: str = 'ver
         raise MutationError(f'{target.name}: the unmutated design does not pass its oracle on {simulator} '
                             f'({"no build" if results[0] is None else f"{results[0][1]} vectors differ"})')
     each = seconds / (len(designs) + 1)
-    status = {}
+    status, spent = {}, {e[0]: each for e in entries}
     for e, r in zip(entries, results[1:]):
         if r is None:
-            status[e[0]] = ('unbuildable', None, 0, 'stimulus')
+            status[e[0]] = ('unbuildable', None, 0, 'stimulus', 'the simulator refused it')
         elif r[1]:
-            status[e[0]] = ('killed', r[0], r[1], 'stimulus')
+            status[e[0]] = ('killed', r[0], r[1], 'stimulus', '')
     alive = [e for e in entries if e[0] not in status]
-    each_alive = 0.0
-    small = input_bits(target.meta) <= exhaustive_bits
-    if alive and (small or deep):  # all 2**n words prove equivalence; deep rows only try harder
-        words = all_words(target.meta) if small else deep_rows(target.meta, deep, seed=len(target.rows))
-        by, survivor = ('exhaustive', 'equivalent') if small else ('deep', 'undecided')
-        more, s2 = _first_failures([e[3] for e in alive], words, target.expected(words), simulator,
-                                   workdir / by, ops_each)
-        for e, r in zip(alive, more):
-            status[e[0]] = ('unbuildable', None, 0, by) if r is None else \
-                ('killed', r[0], r[1], by) if r[1] else (survivor, None, 0, by)
-        each_alive = s2 / len(alive)
-    else:
+    n_bits = input_bits(target.meta)
+    if alive and n_bits <= exhaustive_bits:  # all 2**n words prove equivalence
+        _simulate_more(target, alive, all_words(target.meta), 'exhaustive', simulator, workdir, ops_each, status,
+                       spent, f'equal to the design on all 2**{n_bits} input words')
+        alive = []
+    elif alive and formal:
+        alive = _prove(target, base, alive, simulator, workdir, ops_each, sat_timeout, status, spent)
+    for e in alive:  # still open: no formal check, a timeout, or a counterexample the simulator refutes
+        st = status.get(e[0])
+        status[e[0]] = ('undecided', None, 0, st[3], st[4]) if st else \
+            ('undecided', None, 0, 'stimulus', 'too many input bits to enumerate, no formal check asked for')
+    if alive and deep:  # deep rows only try harder
+        _simulate_more(target, alive, deep_rows(target.meta, deep, seed=len(target.rows)), 'deep', simulator,
+                       workdir, ops_each, status, spent, None)
         for e in alive:
-            status[e[0]] = ('undecided', None, 0, 'stimulus')
+            if status[e[0]][0] == 'undecided':
+                status[e[0]] = (*status[e[0]][:4], f'{status[e[0]][4]}; none of {deep} deep rows differs')
     out = []
     for name, operator, what, _ in entries:
-        st, first, failing, by = status[name]
-        extra = each_alive if by in ('exhaustive', 'deep') else 0.0
-        out.append(Outcome(target.name, name, operator, what, st, first, failing, by, round(each + extra, 3)))
+        st, first, failing, by, why = status[name]
+        if st == 'killed' and by != 'stimulus':
+            why = f'missed by the stimulus; killed by the {by} rows' + (f' ({why})' if why else '')
+        out.append(Outcome(target.name, name, operator, what, st, first, failing, by, round(spent[name], 3), why))
     return out
 
 
+def _simulate_more(target: Target, alive: list[Entry], words: np.ndarray, by: str, simulator: str, workdir: Path,
+                   ops_each: int, status: dict, spent: dict, equal: str | None) -> None:
+    """Survivors replayed on ``words``: killed there, else ``equivalent`` (``equal``: why) when
+    the words are the whole input space, else undecided."""
+    more, s2 = _first_failures([e[3] for e in alive], words, target.expected(words), simulator, workdir / by,
+                               ops_each)
+    for e, r in zip(alive, more):
+        spent[e[0]] += s2 / len(alive)
+        if r is None:
+            status[e[0]] = ('unbuildable', None, 0, by, 'the simulator refused it')
+        elif r[1]:
+            status[e[0]] = ('killed', r[0], r[1], by, status.get(e[0], (None,) * 5)[4] or '')
+        elif equal is not None:
+            status[e[0]] = ('equivalent', None, 0, by, equal)
+        else:
+            status[e[0]] = ('undecided', None, 0, by, status.get(e[0], (None,) * 5)[4] or '')
+
+
+def _prove(target: Target, base: Design, alive: list[Entry], simulator: str, workdir: Path, ops_each: int,
+           timeout: float, status: dict, spent: dict) -> list[Entry]:
+    """Each survivor proven equivalent by yosys sat, or its counterexample replayed (every
+    survivor on all counterexamples) and judged: killed by 'sat' only if the simulator shows the
+    mismatch. Returns the entries still open (timeout, or a counterexample not confirmed)."""
+    rows, differs = [], []
+    for e in alive:
+        p = prove(base, e[3], workdir / 'formal', timeout=timeout)
+        spent[e[0]] += p.seconds
+        if p.verdict == 'equivalent':
+            status[e[0]] = ('equivalent', None, 0, 'sat', 'proven equal to the design by yosys sat')
+        elif p.verdict == 'timeout':
+            status[e[0]] = ('open', None, 0, 'sat', f'yosys sat gave no verdict within {timeout:g} s')
+        else:
+            rows.append(p.rows)
+            differs.append(e)
+            status[e[0]] = ('open', None, 0, 'sat', 'a yosys sat counterexample the simulator does not confirm')
+    if differs:
+        words = np.concatenate(rows).astype(np.int64)
+        _simulate_more(target, differs, words, 'sat', simulator, workdir, ops_each, status, spent, None)
+        for e in differs:
+            if status[e[0]][0] == 'killed':
+                status[e[0]] = (*status[e[0]][:4], 'a yosys sat counterexample, confirmed by simulation')
+            elif status[e[0]][0] == 'undecided':
+                status[e[0]] = ('open', *status[e[0]][1:])
+    return [e for e in alive if status[e[0]][0] == 'open']
+
+
 def summary(outcomes: list[Outcome]) -> dict:
-    """Counts per status, and the kill rate over the non-equivalent mutants."""
+    """Counts per status; ``missed``: killed, but not by the default stimulus; the kill rate over
+    the non-equivalent mutants, and the default stimulus's own (``stimulus_kill_rate``)."""
     counts = {s: sum(o.status == s for o in outcomes) for s in ('killed', 'equivalent', 'undecided', 'unbuildable')}
+    missed = sum(o.status == 'killed' and o.by != 'stimulus' for o in outcomes)
     judged = len(outcomes) - counts['equivalent'] - counts['unbuildable']
-    return {'mutants': len(outcomes), **counts,
-            'kill_rate': round(counts['killed'] / judged, 6) if judged else 1.0}
+    return {'mutants': len(outcomes), **counts, 'missed': missed,
+            'kill_rate': round(counts['killed'] / judged, 6) if judged else 1.0,
+            'stimulus_kill_rate': round((counts['killed'] - missed) / judged, 6) if judged else 1.0}
 
 
 def verify_mutants(outdir: Path | str, n: int, *, seed: int = 1, simulator: str = 'verilator') -> list[str]:
@@ -294,8 +358,10 @@ def verify_mutants(outdir: Path | str, n: int, *, seed: int = 1, simulator: str 
     s = report['mutation']
     lines = [f'{outdir}: {s["mutants"]} mutants on {simulator} ({s["vectors"]} vectors): {s["killed"]} killed, '
              f'{s["equivalent"]} equivalent, {s["undecided"]} undecided, {s["unbuildable"]} unbuildable; '
-             f'kill rate {100 * s["kill_rate"]:.1f}%']
-    lines += [f'  {o.status}: {o.mutant} {o.operator}: {o.what}' for o in got if o.status != 'killed']
+             f'kill rate {100 * s["kill_rate"]:.1f}%, by the vectors alone {100 * s["stimulus_kill_rate"]:.1f}% '
+             f'({s["missed"]} missed)']
+    lines += [f'  {o.status} ({o.by}): {o.mutant} {o.operator}: {o.what}: {o.why}' for o in got
+              if o.status != 'killed' or o.by != 'stimulus']
     return lines
 
 
@@ -319,11 +385,16 @@ def main(argv=None) -> int:
     ap.add_argument('--operators', type=lambda t: tuple(t.split(',')), default=OPERATORS,
                     help=f'comma-separated top-module operators (default all: {",".join(OPERATORS)})')
     ap.add_argument('--no-directed', action='store_true', help='judge without the directed rows')
+    ap.add_argument('--no-formal', action='store_true', help='no yosys SAT proof for survivors of large input spaces')
+    ap.add_argument('--sat-timeout', type=float, default=SAT_TIMEOUT,
+                    help=f'seconds of yosys per surviving mutant (default {SAT_TIMEOUT:g})')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--simulator', default='verilator', choices=sim.SIMULATORS)
     ap.add_argument('--workdir', type=Path, default=None)
     ap.add_argument('-o', '--output', type=Path, default=None, help='write every outcome as JSON')
     args = ap.parse_args(argv)
+    if not args.sat_timeout > 0:
+        ap.error(f'--sat-timeout {args.sat_timeout:g}: must be > 0 seconds')
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix='mutation-'))
     if args.model_dir is not None:
         targets = [target_from_dir(args.model_dir, seed=args.seed, directed=not args.no_directed)]
@@ -332,12 +403,13 @@ def main(argv=None) -> int:
     outcomes = []
     for t in targets:
         got = run(t, args.mutants, args.seed, simulator=args.simulator, workdir=workdir / t.name,
-                  operators=args.operators, program_mutants=args.program_mutants)
+                  operators=args.operators, program_mutants=args.program_mutants, formal=not args.no_formal,
+                  sat_timeout=args.sat_timeout)
         outcomes += got
         print(f'{t.name}: {json.dumps(summary(got))}')
         for o in got:
-            if o.status != 'killed':
-                print(f'  {o.status}: {o.mutant} {o.operator}: {o.what}')
+            if o.status != 'killed' or o.by != 'stimulus':
+                print(f'  {o.status} ({o.by}): {o.mutant} {o.operator}: {o.what}: {o.why}')
     print(f'all: {json.dumps(summary(outcomes))}')
     if args.output is not None:
         args.output.write_text(json.dumps([asdict(o) for o in outcomes], indent=1) + '\n')

@@ -8,6 +8,7 @@ import pytest
 
 from da4ml_core.emit import write_verilog
 from da4ml_core.trace import FixedArray, lut, quantize, relu, trace
+from support.mutants import twin_swap
 from verif.flows import mutants as M
 from verif.flows import mutation
 from verif.flows.directed import directed_rows
@@ -59,14 +60,7 @@ def test_an_equivalent_mutant_is_proven_by_exhaustive_simulation(mixed, tmp_path
     """An operand swapped for another constant wire holding the same bits (two clamps of the
     same raw value on different grids) changes nothing: no stimulus row kills it and all 2**15
     input words agree."""
-    top = mutation.top_module(mixed)
-    twins = {}
-    for name, lit in top.consts.items():
-        twins.setdefault(lit, []).append(name)
-    pair = next(names for names in twins.values() if len(names) > 1)
-    line, port = next((n, port) for n, c in top.instances.items() for port, v in c.ports.items() if v == pair[0])
-    site = M.Site('operand_swap', line, f'{port} {pair[0]} -> {pair[1]}', ('swap', port, (pair[1],)))
-    m = M.mutate(top, site, 'mixed_eq', np.random.default_rng(0))
+    m = twin_swap(mixed, 'mixed_eq')
     assert m.text != (mixed.outdir / 'mixed.v').read_text().replace('module mixed (', 'module mixed_eq (')
     [o] = mutation.judge_mutants(mixed, mutation.entries_of(mixed, [m], tmp_path), simulator=SIM, workdir=tmp_path)
     assert (o.status, o.by, o.first) == ('equivalent', 'exhaustive', None)
@@ -76,8 +70,9 @@ def test_an_equivalent_mutant_is_proven_by_exhaustive_simulation(mixed, tmp_path
 def test_a_narrower_adder_survives_random_rows_and_dies_on_directed_ones(tmp_path):
     """y = sum of 16 six-bit inputs: the final adder one bit narrower wraps only when |y| passes
     half its range, which uniform rows almost never reach; 96 input bits is too many to
-    enumerate, so the survivor is undecided (without the deep rows, which would try 2**16 more).
-    The directed rows drive it to its extremes."""
+    enumerate, so the survivor is killed only by a yosys counterexample (``by='sat'``: missed by
+    the stimulus), or undecided without the formal check (and without the deep rows, which would
+    try 2**16 more). The directed rows drive it to its extremes."""
     x = FixedArray.input((16,), 1, 5, 0)
     prog = trace(x, x @ np.ones((16, 1)))
     rng_rows = lambda meta: np.random.default_rng(5).integers(-32, 32, (50, 16))  # noqa: E731
@@ -88,9 +83,14 @@ def test_a_narrower_adder_survives_random_rows_and_dies_on_directed_ones(tmp_pat
     ms = [M.mutate(top, s, f'sum16_n{k}', np.random.default_rng(0)) for k, s in enumerate(narrow)]
     k_widest = narrow.index(widest)
     random_only = mutation.judge_mutants(t, mutation.entries_of(t, ms, tmp_path / 'r'), simulator=SIM,
-                                         workdir=tmp_path / 'r', deep=0)
+                                         workdir=tmp_path / 'r', deep=0, formal=False)
     assert random_only[k_widest].status == 'undecided'
     assert {o.status for o in random_only} <= {'killed', 'undecided'}
+    formal = mutation.judge_mutants(t, mutation.entries_of(t, ms, tmp_path / 'f'), simulator=SIM,
+                                    workdir=tmp_path / 'f', deep=0)
+    assert (formal[k_widest].status, formal[k_widest].by) == ('killed', 'sat')
+    assert [(o.status, o.by) for o in formal if o.by != 'sat'] == [(o.status, o.by) for o in random_only
+                                                                   if o.status == 'killed']
     extra = directed_rows(prog, t.meta, t.rows)
     t.rows = np.concatenate([t.rows, extra])
     directed = mutation.judge_mutants(t, mutation.entries_of(t, ms, tmp_path / 'd'), simulator=SIM,
