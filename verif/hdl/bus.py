@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,7 +51,6 @@ class Bus:
     """An ordered list of fields packed LSB-first into one word."""
 
     fields: tuple[Field, ...]
-    PACK_CHUNK: ClassVar[int] = 8192  # rows per block of :meth:`pack_bytes`
 
     @classmethod
     def of(cls, *fields: tuple[int, bool] | Field) -> Bus:
@@ -125,35 +124,25 @@ class Bus:
         right-aligned (the layout ``$fread`` fills a ``reg [8*n_bytes-1:0]`` from).
 
         Why not :meth:`pack`: a bus of hundreds of bits packed into Python ints costs ~10 us a
-        row; here fields up to 63 bits are OR-ed into 64-bit limbs with numpy, a column at a time."""
+        row; fields up to 56 bits go through a numba loop (``verif.hdl.pack_kernel``) instead."""
         import numpy as np
+
+        from .pack_kernel import MAX_FIELD_BITS, pack_rows
 
         arr = np.asarray(rows)
         if arr.ndim != 2 or arr.shape[1] != len(self.fields):
             raise ValueError(f'rows of shape {arr.shape} for {len(self.fields)} fields')
         n, nb = arr.shape[0], self.n_bytes
-        if arr.dtype.kind not in 'iu' or any(f.width > 63 for f in self.fields):
+        if arr.dtype.kind not in 'iu' or any(f.width > MAX_FIELD_BITS for f in self.fields):
             words = self.pack(arr)  # Python ints: any width
             return np.frombuffer(b''.join(w.to_bytes(nb, 'big') for w in words), np.uint8).reshape(n, nb)
-        for f, col in zip(self.fields, arr.T):
-            if col.size and (col.min() < f.lo or col.max() > f.hi):
-                bad = col[(col < f.lo) | (col > f.hi)][0]
-                raise ValueError(f'{bad} does not fit {f}')
-        n_limbs = (self.width + 63) // 64
-        out = np.empty((n, nb), dtype=np.uint8)
-        for start in range(0, n, self.PACK_CHUNK):  # blocks of rows: the transpose stays in cache
-            cols = np.ascontiguousarray(arr[start:start + self.PACK_CHUNK].T, dtype=np.int64)
-            limbs = np.zeros((n_limbs, cols.shape[1]), dtype=np.uint64)  # limb 0: bits 0..63
-            for f, off, col in zip(self.fields, self.offsets, cols):
-                v = (col & ((1 << f.width) - 1)).astype(np.uint64)
-                limb, shift = divmod(off, 64)
-                limbs[limb] |= v << np.uint64(shift)
-                if shift + f.width > 64:  # the field straddles two limbs
-                    limbs[limb + 1] |= v >> np.uint64(64 - shift)
-            # little-endian limbs, low limb first: the word little-endian; reversed, big-endian
-            little = np.ascontiguousarray(limbs.T).astype('<u8').view(np.uint8).reshape(-1, 8 * n_limbs)
-            out[start:start + self.PACK_CHUNK] = little[:, ::-1][:, 8 * n_limbs - nb:]
-        return out
+        if n:  # per-field range check, reduced along rows in one pass (columns are strided)
+            lo, hi = arr.min(axis=0), arr.max(axis=0)
+            for j, f in enumerate(self.fields):
+                if lo[j] < f.lo or hi[j] > f.hi:
+                    col = arr[:, j]
+                    raise ValueError(f'{col[(col < f.lo) | (col > f.hi)][0]} does not fit {f}')
+        return pack_rows(arr, [f.width for f in self.fields], self.offsets, nb)
 
     def unpack(self, words: Iterable[int]) -> np.ndarray:
         """n bus words -> (n, n_fields) array: int64 when every field fits, else Python ints."""

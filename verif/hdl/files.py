@@ -20,16 +20,20 @@ from .bus import Bus
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ['VectorFile', 'load_vectors', 'read_bus', 'read_words', 'save_vectors', 'write_hex']
+__all__ = ['VectorFile', 'hex_text', 'load_vectors', 'read_bus', 'read_words', 'save_vectors', 'write_hex']
 
 # numpy is imported inside the functions that need it: the per-cycle testbench imports this
 # module inside every simulation, where importing numpy costs ~0.7 s per run.
 
 
-def write_hex(path: Path | str, words: Iterable, digits: int) -> None:
+def hex_text(words: Iterable, digits: int) -> str:
     """One zero-padded hex word per line; ``None`` is written as x digits."""
-    with open(path, 'w') as fh:
-        fh.writelines('x' * digits + '\n' if w is None else f'{w:0{digits}x}\n' for w in words)
+    return ''.join('x' * digits + '\n' if w is None else f'{w:0{digits}x}\n' for w in words)
+
+
+def write_hex(path: Path | str, words: Iterable, digits: int) -> None:
+    """:func:`hex_text` into ``path``."""
+    Path(path).write_text(hex_text(words, digits))
 
 
 def read_words(path: Path | str, allow_unknown: bool = False) -> list:

@@ -10,6 +10,7 @@ job (``verif.flows.judge``).
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from collections.abc import Sequence
@@ -19,13 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from ..hdl.design import Design
-from ..hdl.files import read_bus, save_vectors, write_hex
+from ..hdl.files import hex_text, read_bus, save_vectors
 from ..hdl.replay_wrapper import (REPLAY_TOP, VHDL_REPLAY_TOP, replay_sources, stimulus_file, vhdl_wrapper_text,
                                   wrapper_text)
 from .build import SimulationFailed, build, new_run_dir, run
 from .toolchain import VERILATOR_PER_CYCLE_ARGS, VERILATOR_REPLAY_ARGS, VHDL_SIMULATORS, verilator_make_vars
 
-__all__ = ['BULK_TB', 'PER_CYCLE_TB', 'Replay', 'as_rows', 'build_replay', 'per_cycle', 'replay', 'run_replay']
+__all__ = ['BULK_TB', 'PER_CYCLE_TB', 'Replay', 'Stimulus', 'as_rows', 'build_replay', 'pack_stimulus', 'per_cycle',
+           'replay', 'run_replay', 'run_stimulus']
 
 BULK_TB = 'verif.tb.bulk'
 PER_CYCLE_TB = 'verif.tb.per_cycle'
@@ -96,35 +98,62 @@ def build_replay(designs: Sequence[Design], simulator: str, workdir: Path | str,
                  waves=waves)
 
 
-def run_replay(built, designs: Sequence[Design], rows: Sequence, *, first: int = 0, keep: bool = False,
-               seed: int = 1) -> Replay:
-    """One simulation of a built replay wrapper: design d gets ``rows[d]``; ``first`` numbers the
-    vectors in waveforms."""
+@dataclass(frozen=True)
+class Stimulus:
+    """The stimulus files of one replay run, packed (binary words; hex text for VHDL): a shard
+    ships these to its worker, ~8x smaller than int64 rows."""
+
+    contents: tuple[bytes, ...]  # per design, its stimulus file
+    counts: tuple[int, ...]  # per design, its number of vectors
+
+
+def pack_stimulus(designs: Sequence[Design], rows: Sequence, simulator: str) -> Stimulus:
+    """The stimulus files for design d replaying ``rows[d]`` on ``simulator``."""
     designs = list(designs)
     if len(designs) != len(rows):
         raise ValueError(f'{len(designs)} designs but {len(rows)} row sets')
     rows = [as_rows(r, len(d.in_bus.fields), f'inputs of {d.name}') for d, r in zip(designs, rows)]
     if any(len(r) < 1 for r in rows):
         raise ValueError('replay needs at least one vector per design')
+    if simulator in VHDL_SIMULATORS:
+        contents = tuple(hex_text(d.in_bus.pack(r), d.in_bus.hex_digits).encode() for d, r in zip(designs, rows))
+    else:
+        contents = tuple(d.in_bus.pack_bytes(r).tobytes() for d, r in zip(designs, rows))
+    return Stimulus(contents, tuple(len(r) for r in rows))
+
+
+def run_replay(built, designs: Sequence[Design], rows: Sequence, *, first: int = 0, keep: bool = False,
+               seed: int = 1) -> Replay:
+    """One simulation of a built replay wrapper: design d gets ``rows[d]``; ``first`` numbers the
+    vectors in waveforms."""
+    t0 = time.perf_counter()  # the run's cost includes packing its stimulus
+    replayed = run_stimulus(built, designs, pack_stimulus(designs, rows, built.simulator.name), first=first,
+                            keep=keep, seed=seed)
+    return dataclasses.replace(replayed, run_seconds=time.perf_counter() - t0)
+
+
+def run_stimulus(built, designs: Sequence[Design], stimulus: Stimulus, *, first: int = 0, keep: bool = False,
+                 seed: int = 1) -> Replay:
+    """:func:`run_replay` of a packed stimulus (:func:`pack_stimulus`)."""
+    designs = list(designs)
+    if len(designs) != len(stimulus.counts):
+        raise ValueError(f'{len(designs)} designs but {len(stimulus.counts)} stimulus files')
     simulator = built.simulator.name
     t0 = time.perf_counter()  # the run's cost includes writing its stimulus and reading its outputs
     run_dir = new_run_dir(built)
     vhdl = simulator in VHDL_SIMULATORS  # the VHDL wrapper reads to the end of each file: no plusargs
     plusargs = [] if vhdl else [f'+first={first}']
-    for d, (des, r) in enumerate(zip(designs, rows)):
-        if vhdl:
-            write_hex(run_dir / stimulus_file(d, vhdl), des.in_bus.pack(r), des.in_bus.hex_digits)
-        else:
-            (run_dir / stimulus_file(d)).write_bytes(des.in_bus.pack_bytes(r).tobytes())
-            plusargs.append(f'+n{d}={len(r)}')
+    for d, (content, n) in enumerate(zip(stimulus.contents, stimulus.counts)):
+        (run_dir / stimulus_file(d, vhdl)).write_bytes(content)
+        plusargs += [] if vhdl else [f'+n{d}={n}']
     if built.waves and simulator == 'icarus':
         plusargs.append(f'+dumpfile_path={run_dir / "waves.fst"}')
-    cycles = max(len(r) + des.latency for des, r in zip(designs, rows)) + 2
+    cycles = max(n + des.latency for des, n in zip(designs, stimulus.counts)) + 2
     result = run(built, BULK_TB, extra_env={'DA4ML_TB_CYCLES': str(cycles)}, plusargs=plusargs, seed=seed,
                  run_dir=run_dir, check=True)
     outs, unknown = [], []
-    for d, (des, r) in enumerate(zip(designs, rows)):
-        o, u = _read_outputs(run_dir / f'out_{d}.hex', des, len(r), simulator, result.log)
+    for d, (des, n) in enumerate(zip(designs, stimulus.counts)):
+        o, u = _read_outputs(run_dir / f'out_{d}.hex', des, n, simulator, result.log)
         outs.append(o)
         unknown.append(u)
     seconds = time.perf_counter() - t0

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..hdl.design import Design
 from .build import SimError
-from .replay import Replay, as_rows, build_replay, run_replay
+from .replay import Replay, as_rows, build_replay, pack_stimulus, run_stimulus
 
 __all__ = ['ShardFailed', 'ShardedRun', 'cluster', 'gather_sharded', 'replay_sharded', 'scheduler_client',
            'shard_rows', 'submit_sharded']
@@ -74,8 +74,8 @@ def shard_rows(n: int, n_shards: int) -> list[np.ndarray]:
     return [np.arange(k, n, n_shards) for k in range(n_shards)]
 
 
-def _run_shard(built, design: Design, rows: np.ndarray, first: int, seed: int) -> Replay:
-    return run_replay(built, [design], [rows], first=first, seed=seed)
+def _run_shard(built, design: Design, stimulus, first: int, seed: int) -> Replay:
+    return run_stimulus(built, [design], stimulus, first=first, seed=seed)
 
 
 @dataclass
@@ -102,9 +102,10 @@ def submit_sharded(design: Design, rows, simulator: str, workdir: Path | str, cl
     built = build_replay([design], simulator, workdir, optimize=optimize, cache_root=cache_root)
     run = ShardedRun(design, simulator, built, shards, len(rows), [], time.perf_counter())
     for k, idx in enumerate(shards):
-        # the rows travel inside the task, not scattered ahead: a worker that dies would take
-        # scattered data with it, and the shard could not be retried elsewhere
-        fut = client.submit(_run_shard, built, design, rows[idx], int(idx[0]), seed, pure=False,
+        # the packed rows travel inside the task, not scattered ahead: a worker that dies would
+        # take scattered data with it, and the shard could not be retried elsewhere
+        stimulus = pack_stimulus([design], [rows[idx]], simulator)
+        fut = client.submit(_run_shard, built, design, stimulus, int(idx[0]), seed, pure=False,
                             key=f'replay-{design.name}-{simulator}-{k}-of-{len(shards)}-{os.getpid()}-{time.time_ns()}')
         fut.add_done_callback(lambda _f: run.finished.append(time.perf_counter()))
         run.futures.append(fut)
