@@ -89,22 +89,63 @@ def _support(tt: int, n: int) -> tuple[int, int]:
 
 
 def _function_luts(tt: int, n: int, built: set) -> int:
-    """New LUTs for the ``n``-input function with truth table ``tt`` (bit r = f(r)): none for a
-    constant, a plain input or a function already built; else over the inputs it depends on,
-    one LUT6 for up to 6, above that the two cofactors of the top input joined by a mux (MUXF7
-    / MUXF8 at 7 and 8 inputs, free in LUTs; a LUT3 above)."""
+    """New LUTs for the ``n``-input function with truth table ``tt`` (bit r = f(r)), ``n <= 8``,
+    as yosys ``synth_xilinx`` maps it: none for a constant, a plain input or (up to 6 inputs)
+    a function already built; else over the inputs it depends on, one LUT6 for up to 6; at 7
+    and 8 a LUT7 / LUT8, i.e. one LUT6 per non-constant cofactor of the top one or two inputs
+    (joined by MUXF7 / MUXF8, free in LUTs), not shared with other functions."""
     if tt == 0 or tt == (1 << (1 << n)) - 1:
         return 0
     if n > 6:
         tt, n = _support(tt, n)
-    if (n, tt) in built:
-        return 0
-    built.add((n, tt))
     if n <= 6:
-        return 0 if tt in _PROJECTIONS[n] else 1
+        if (n, tt) in built or tt in _PROJECTIONS[n]:
+            return 0
+        built.add((n, tt))
+        return 1
+    return _cofactor_luts(tt, n)
+
+
+def _cofactor_luts(tt: int, n: int) -> int:
+    """LUT6s of the cofactors of a LUT7 / LUT8 on its top inputs; constant cofactors are free."""
+    if tt == 0 or tt == (1 << (1 << n)) - 1:
+        return 0
+    if n <= 6:
+        return 1
     half = 1 << (n - 1)
-    f0, f1 = tt & ((1 << half) - 1), tt >> half
-    return _function_luts(f0, n - 1, built) + _function_luts(f1, n - 1, built) + (0 if n <= 8 else 1)
+    return _cofactor_luts(tt & ((1 << half) - 1), n - 1) + _cofactor_luts(tt >> half, n - 1)
+
+
+_FREE_BITS = 6  # the low key bits each output bit's LUT6s read directly
+
+
+def _decomposed_luts(tts: list[int], n: int) -> int:
+    """LUTs of the output bits ``tts`` (truth tables over ``n > 8`` key bits), decomposed on the
+    top ``n - 6`` key bits: they select one of a few functions of the low 6 bits. The distinct
+    selections (tuples over all output bits) are encoded once in ``ceil(log2 count)`` shared
+    signals (functions of the top bits; none when every pattern is distinct: the top bits are
+    the code), each output bit is its distinct non-trivial low-bit functions (one LUT6 each)
+    joined by MUXF7 / MUXF8 and, beyond four, one LUT6 per 4:1 mux."""
+    n_hi = n - _FREE_BITS
+    low = (1 << (1 << _FREE_BITS)) - 1
+    classes: dict[tuple[int, ...], list[int]] = {}
+    for h in range(1 << n_hi):
+        classes.setdefault(tuple((tt >> (h << _FREE_BITS)) & low for tt in tts), []).append(h)
+    built: set = set()
+    total = 0
+    code_bits = n_hi
+    if len(classes) < 1 << n_hi:
+        code_bits = (len(classes) - 1).bit_length()
+        code = {h: j for j, hs in enumerate(classes.values()) for h in hs}
+        for b in range(code_bits):
+            enc = sum(1 << h for h in range(1 << n_hi) if (code[h] >> b) & 1)
+            total += _function_luts(enc, n_hi, built) if n_hi <= 8 else _decomposed_luts([enc], n_hi)
+    for tt in tts:
+        leaves = {(tt >> (h << _FREE_BITS)) & low for h in range(1 << n_hi)}
+        total += sum(_function_luts(g, _FREE_BITS, built) for g in leaves)
+        if len(leaves) > 1 and code_bits > 2:
+            total += -(-(1 << (code_bits - 2)) // 4)
+    return total
 
 
 def table_luts(table: Sequence[int], key: QInt, base: int, out_width: int, used: int | None = None) -> int:
@@ -121,15 +162,17 @@ def _table_luts(table: tuple[int, ...], key: QInt, base: int, out_width: int, us
     if n > TABLE_MAX_KEY_BITS:
         return len(bits) * 2 ** max(n - 6, 0)
     mask = (1 << n) - 1
-    built: set = set()
-    total = 0
+    tts = []
     for b in bits:
         tt = 0
         for r in range(key.lo, key.hi + 1):
             if (table[r - base] >> b) & 1:
                 tt |= 1 << (r & mask)
-        total += _function_luts(tt, n, built)
-    return total
+        tts.append(tt)
+    if n > 8:
+        return _decomposed_luts(tts, n)
+    built: set = set()
+    return sum(_function_luts(tt, n, built) for tt in tts)
 
 
 def _full(q: QInt) -> int:
