@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .ops import Op, Opcode, QInt
 
-__all__ = ['op_cost', 'adder_bits', 'adder_cost', 'ceil_log2', 'const_adder_bits', 'negation_bits', 'table_luts', 'used_bits', 'absorbed']
+__all__ = ['op_cost', 'adder_bits', 'adder_cost', 'ceil_log2', 'const_adder_bits', 'const_adder_inverted', 'negation_bits', 'table_luts', 'used_bits', 'absorbed']
 
 TABLE_MAX_KEY_BITS = 16  # wider keys are priced by the width formula (their truth tables get large)
 
@@ -43,20 +43,30 @@ def const_adder_bits(a: QInt, out: QInt, c: int, top: int | None = None) -> tupl
     ``a`` and runs to the top of the output; below it the output bits are wires of ``a`` or
     constants.
     On the chain, a bit where the constant is 0 feeds ``a`` straight into the carry cell; a bit
-    where it is 1 needs ``~a``: one LUT. Above the top of ``a`` the sign extension and the
-    constant meet in the carry cell alone (synthesis shares the one inverted sign). ``top``:
-    only output bits below it are read (the LUTs above are dropped, not the chain).
+    where it is 1 needs ``~a``: one LUT (:func:`const_adder_inverted`). Above the top of ``a``
+    the sign extension and the constant meet in the carry cell alone (synthesis shares the one
+    inverted sign). ``top``: only output bits below it are read (the LUTs above are dropped,
+    not the chain).
     """
     width = out.width
-    a_lsb = out.f - a.f  # position of a's lowest bit on the output grid (a is never finer)
-    a_top = a_lsb + a.width
+    a_lsb = out.f - a.f
     touched = (c & ((1 << width) - 1)) >> a_lsb << a_lsb  # bits below a's are output constants
     if touched == 0:
         return 0, 0
     start = (touched & -touched).bit_length() - 1
+    return len(const_adder_inverted(a, out, c, top)), width - start
+
+
+def const_adder_inverted(a: QInt, out: QInt, c: int, top: int | None = None) -> frozenset[int]:
+    """The bits of ``a`` (0 = its lowest) that ``a + c * 2**-out.f`` reads inverted: where the
+    constant is 1, from its lowest set bit at or above ``a``'s lowest bit up to the top of ``a``
+    (or ``top``). Synthesis builds one inverter per bit of a signal, whatever reads it."""
+    width = out.width
+    a_lsb = out.f - a.f  # position of a's lowest bit on the output grid (a is never finer)
+    a_top = a_lsb + a.width
+    touched = (c & ((1 << width) - 1)) >> a_lsb << a_lsb
     stop = a_top if top is None else min(a_top, top)
-    ones = bin((touched >> start) & ((1 << max(stop - start, 0)) - 1)).count('1')
-    return ones, width - start
+    return frozenset(j - a_lsb for j in range(a_lsb, max(stop, a_lsb)) if (touched >> j) & 1)
 
 
 def negation_bits(src: QInt) -> tuple[int, int]:
