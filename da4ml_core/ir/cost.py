@@ -103,17 +103,15 @@ def _function_luts(tt: int, n: int, built: set) -> int:
     as yosys ``synth_xilinx`` maps it: none for a constant, a plain input or (up to 6 inputs)
     a function already built; else over the inputs it depends on, one LUT6 for up to 6; at 7
     and 8 a LUT7 / LUT8, i.e. one LUT6 per non-constant cofactor of the top one or two inputs
-    (joined by MUXF7 / MUXF8, free in LUTs), not shared with other functions."""
+    (joined by MUXF7 / MUXF8, free in LUTs), cofactors not shared with other functions."""
     if tt == 0 or tt == (1 << (1 << n)) - 1:
         return 0
     if n > 6:
         tt, n = _support(tt, n)
-    if n <= 6:
-        if (n, tt) in built or tt in _PROJECTIONS[n]:
-            return 0
-        built.add((n, tt))
-        return 1
-    return _cofactor_luts(tt, n)
+    if (n, tt) in built or (n <= 6 and tt in _PROJECTIONS[n]):
+        return 0
+    built.add((n, tt))
+    return 1 if n <= 6 else _cofactor_luts(tt, n)
 
 
 def _cofactor_luts(tt: int, n: int) -> int:
