@@ -8,7 +8,8 @@ Resource estimate (LUTs): the cost model's LUTs of every live op (``ir.cost.op_c
 program's tables), split by kind: ADD / SUB adders, constant adders, negations (of ``*_NEG`` ops
 and of negated outputs, ``negation_bits``), RELUs, MUXes, multipliers, lookup tables. INPUT,
 CONST and QUANTIZE are wires; only output bits something reads are priced (``used_bits``), and
-a RELU / MUX folded into the LUTs of its one RELU / MUX reader costs nothing (``absorbed``).
+a RELU / MUX folded into the LUTs of its one RELU / MUX reader costs nothing (``absorbed``),
+and constant adders reading the same bit of one signal inverted share its inverter.
 ``bench/resources.py`` measures it against yosys.
 
 FFs are the pipeline register bits.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import json
 
 from ..ir import Opcode, Program
-from ..ir.cost import absorbed, negation_bits, op_cost, used_bits
+from ..ir.cost import absorbed, const_adder_inverted, negation_bits, op_cost, used_bits
 from .layout import Layout
 from .pipeline import Schedule
 
@@ -41,9 +42,15 @@ def resources(prog: Program, lay: Layout, sched: Schedule) -> dict:
     used = used_bits(prog.ops, prog.out_idxs)
     folded = absorbed(prog.ops, prog.out_idxs)
     luts = dict.fromkeys(KINDS, 0)
+    inverted: set[tuple[int, int]] = set()  # (op, bit): one inverter serves every constant adder
     for i, op in enumerate(prog.ops):
         code = op.opcode
         if not lay.live[i] or code in (Opcode.INPUT, Opcode.CONST) or folded[i]:
+            continue
+        if code == Opcode.CONST_ADD:
+            bits = {(op.id0, b) for b in const_adder_inverted(qints[op.id0], op.qint, op.data, used[i].bit_length())}
+            luts['const_adders'] += len(bits - inverted)
+            inverted |= bits
             continue
         total = int(op_cost(op, qints, 1, -1, prog.tables, used[i])[0])
         if code < 0:  # the negation of the operand, then the op itself

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .ops import Op, Opcode, QInt
 
-__all__ = ['op_cost', 'adder_bits', 'adder_cost', 'ceil_log2', 'const_adder_bits', 'negation_bits', 'table_luts', 'used_bits', 'absorbed']
+__all__ = ['op_cost', 'adder_bits', 'adder_cost', 'ceil_log2', 'const_adder_bits', 'const_adder_inverted', 'negation_bits', 'table_luts', 'used_bits', 'absorbed']
 
 TABLE_MAX_KEY_BITS = 16  # wider keys are priced by the width formula (their truth tables get large)
 
@@ -43,20 +43,30 @@ def const_adder_bits(a: QInt, out: QInt, c: int, top: int | None = None) -> tupl
     ``a`` and runs to the top of the output; below it the output bits are wires of ``a`` or
     constants.
     On the chain, a bit where the constant is 0 feeds ``a`` straight into the carry cell; a bit
-    where it is 1 needs ``~a``: one LUT. Above the top of ``a`` the sign extension and the
-    constant meet in the carry cell alone (synthesis shares the one inverted sign). ``top``:
-    only output bits below it are read (the LUTs above are dropped, not the chain).
+    where it is 1 needs ``~a``: one LUT (:func:`const_adder_inverted`). Above the top of ``a``
+    the sign extension and the constant meet in the carry cell alone (synthesis shares the one
+    inverted sign). ``top``: only output bits below it are read (the LUTs above are dropped,
+    not the chain).
     """
     width = out.width
-    a_lsb = out.f - a.f  # position of a's lowest bit on the output grid (a is never finer)
-    a_top = a_lsb + a.width
+    a_lsb = out.f - a.f
     touched = (c & ((1 << width) - 1)) >> a_lsb << a_lsb  # bits below a's are output constants
     if touched == 0:
         return 0, 0
     start = (touched & -touched).bit_length() - 1
+    return len(const_adder_inverted(a, out, c, top)), width - start
+
+
+def const_adder_inverted(a: QInt, out: QInt, c: int, top: int | None = None) -> frozenset[int]:
+    """The bits of ``a`` (0 = its lowest) that ``a + c * 2**-out.f`` reads inverted: where the
+    constant is 1, from its lowest set bit at or above ``a``'s lowest bit up to the top of ``a``
+    (or ``top``). Synthesis builds one inverter per bit of a signal, whatever reads it."""
+    width = out.width
+    a_lsb = out.f - a.f  # position of a's lowest bit on the output grid (a is never finer)
+    a_top = a_lsb + a.width
+    touched = (c & ((1 << width) - 1)) >> a_lsb << a_lsb
     stop = a_top if top is None else min(a_top, top)
-    ones = bin((touched >> start) & ((1 << max(stop - start, 0)) - 1)).count('1')
-    return ones, width - start
+    return frozenset(j - a_lsb for j in range(a_lsb, max(stop, a_lsb)) if (touched >> j) & 1)
 
 
 def negation_bits(src: QInt) -> tuple[int, int]:
@@ -89,22 +99,61 @@ def _support(tt: int, n: int) -> tuple[int, int]:
 
 
 def _function_luts(tt: int, n: int, built: set) -> int:
-    """New LUTs for the ``n``-input function with truth table ``tt`` (bit r = f(r)): none for a
-    constant, a plain input or a function already built; else over the inputs it depends on,
-    one LUT6 for up to 6, above that the two cofactors of the top input joined by a mux (MUXF7
-    / MUXF8 at 7 and 8 inputs, free in LUTs; a LUT3 above)."""
+    """New LUTs for the ``n``-input function with truth table ``tt`` (bit r = f(r)), ``n <= 8``,
+    as yosys ``synth_xilinx`` maps it: none for a constant, a plain input or (up to 6 inputs)
+    a function already built; else over the inputs it depends on, one LUT6 for up to 6; at 7
+    and 8 a LUT7 / LUT8, i.e. one LUT6 per non-constant cofactor of the top one or two inputs
+    (joined by MUXF7 / MUXF8, free in LUTs), cofactors not shared with other functions."""
     if tt == 0 or tt == (1 << (1 << n)) - 1:
         return 0
     if n > 6:
         tt, n = _support(tt, n)
-    if (n, tt) in built:
+    if (n, tt) in built or (n <= 6 and tt in _PROJECTIONS[n]):
         return 0
     built.add((n, tt))
+    return 1 if n <= 6 else _cofactor_luts(tt, n)
+
+
+def _cofactor_luts(tt: int, n: int) -> int:
+    """LUT6s of the cofactors of a LUT7 / LUT8 on its top inputs; constant cofactors are free."""
+    if tt == 0 or tt == (1 << (1 << n)) - 1:
+        return 0
     if n <= 6:
-        return 0 if tt in _PROJECTIONS[n] else 1
+        return 1
     half = 1 << (n - 1)
-    f0, f1 = tt & ((1 << half) - 1), tt >> half
-    return _function_luts(f0, n - 1, built) + _function_luts(f1, n - 1, built) + (0 if n <= 8 else 1)
+    return _cofactor_luts(tt & ((1 << half) - 1), n - 1) + _cofactor_luts(tt >> half, n - 1)
+
+
+_FREE_BITS = 6  # the low key bits each output bit's LUT6s read directly
+
+
+def _decomposed_luts(tts: list[int], n: int) -> int:
+    """LUTs of the output bits ``tts`` (truth tables over ``n > 8`` key bits), decomposed on the
+    top ``n - 6`` key bits: they select one of a few functions of the low 6 bits. The distinct
+    selections (tuples over all output bits) are encoded once in ``ceil(log2 count)`` shared
+    signals (functions of the top bits; none when every pattern is distinct: the top bits are
+    the code), each output bit is its distinct non-trivial low-bit functions (one LUT6 each)
+    joined by MUXF7 / MUXF8 and, beyond four, one LUT6 per 4:1 mux."""
+    n_hi = n - _FREE_BITS
+    low = (1 << (1 << _FREE_BITS)) - 1
+    classes: dict[tuple[int, ...], list[int]] = {}
+    for h in range(1 << n_hi):
+        classes.setdefault(tuple((tt >> (h << _FREE_BITS)) & low for tt in tts), []).append(h)
+    built: set = set()
+    total = 0
+    code_bits = n_hi
+    if len(classes) < 1 << n_hi:
+        code_bits = (len(classes) - 1).bit_length()
+        code = {h: j for j, hs in enumerate(classes.values()) for h in hs}
+        for b in range(code_bits):
+            enc = sum(1 << h for h in range(1 << n_hi) if (code[h] >> b) & 1)
+            total += _function_luts(enc, n_hi, built) if n_hi <= 8 else _decomposed_luts([enc], n_hi)
+    for tt in tts:
+        leaves = {(tt >> (h << _FREE_BITS)) & low for h in range(1 << n_hi)}
+        total += sum(_function_luts(g, _FREE_BITS, built) for g in leaves)
+        if len(leaves) > 1 and code_bits > 2:
+            total += -(-(1 << (code_bits - 2)) // 4)
+    return total
 
 
 def table_luts(table: Sequence[int], key: QInt, base: int, out_width: int, used: int | None = None) -> int:
@@ -121,15 +170,17 @@ def _table_luts(table: tuple[int, ...], key: QInt, base: int, out_width: int, us
     if n > TABLE_MAX_KEY_BITS:
         return len(bits) * 2 ** max(n - 6, 0)
     mask = (1 << n) - 1
-    built: set = set()
-    total = 0
+    tts = []
     for b in bits:
         tt = 0
         for r in range(key.lo, key.hi + 1):
             if (table[r - base] >> b) & 1:
                 tt |= 1 << (r & mask)
-        total += _function_luts(tt, n, built)
-    return total
+        tts.append(tt)
+    if n > 8:
+        return _decomposed_luts(tts, n)
+    built: set = set()
+    return sum(_function_luts(tt, n, built) for tt in tts)
 
 
 def _full(q: QInt) -> int:

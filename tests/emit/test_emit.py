@@ -193,6 +193,20 @@ def test_resource_formula_on_a_fixed_program(tmp_path):
     assert luts['negations'] == q[4].width + q[4].width + q[10].width + q[6].width + q[9].width + q[12].width
 
 
+def test_constant_adders_share_the_inverters_of_one_signal(tmp_path):
+    """A saturating quantizer compares its 4-bit truncated input t with two constants: t - 1
+    inverts bits 0..3 of t, t + 1 bit 0; yosys builds the four inverters once."""
+    from da4ml_core.trace import FixedArray, quantize, trace
+
+    x = FixedArray.input((1,), 1, 5, 2)
+    prog = trace(x, quantize(x, 1, 2, 0, round_mode='TRN', overflow_mode='SAT'))
+    adds = [op for op in prog.ops if op.opcode == Opcode.CONST_ADD]
+    assert sorted(op.data for op in adds) == [-1, 1] and adds[0].id0 == adds[1].id0
+    assert prog.ops[adds[0].id0].qint.width == 4 and sum(op.cost for op in adds) == 4 + 1
+    write_verilog(prog, tmp_path)
+    assert load_metadata(tmp_path)['resources']['luts_by_kind']['const_adders'] == 4
+
+
 # ------------------------------------------------------------------------------ pipeline
 
 

@@ -110,6 +110,22 @@ def test_table_cost_counts_distinct_nontrivial_bit_functions():
     assert table_luts([p if r < 64 else 0 for r, p in enumerate(parity)], wide, 0, 1) == 1
     nine = QInt.of_kif(0, 9, 0)  # 9 inputs: four LUT6s, two MUXF7, one MUXF8, then one LUT3 mux
     assert table_luts([bin(r).count('1') & 1 for r in range(512)], nine, 0, 1) == 2 + 1
+    # 8 inputs: a LUT8, one LUT6 per non-constant cofactor of the top two key bits, cofactors
+    # not shared between output bits (what synth_xilinx builds); equal whole functions are shared
+    eight = QInt.of_kif(0, 8, 0)
+    low = [bin(r & 63).count('1') & 1 for r in range(256)]  # parity of the low 6 bits
+    gated = [p if r >> 6 == 0 else 0 for r, p in enumerate(low)]  # parity below 64, else 0
+    assert table_luts(gated, eight, 0, 1) == 1
+    assert table_luts([p * 3 for p in gated], eight, 0, 2) == 1  # two equal bits
+    mixed = [p if r >> 6 in (0, 3) else 1 - p for r, p in enumerate(low)]  # parity or its complement
+    assert table_luts(mixed, eight, 0, 1) == 4
+    assert table_luts([m | (g << 1) for m, g in zip(mixed, gated)], eight, 0, 2) == 4 + 1
+    # 10 inputs: the top 4 bits select one of few low-bit functions (a saturating table):
+    # parity below 64, its complement from 64 to 127, constant 1 elsewhere: 2 code LUTs on the
+    # top bits, then the two low-bit functions (MUXF7 / MUXF8 join them)
+    ten = QInt.of_kif(0, 10, 0)
+    sat = [low[r & 255] if r < 64 else 1 - low[r & 255] if r < 128 else 1 for r in range(1024)]
+    assert table_luts(sat, ten, 0, 1) == 2 + 2
     # keys the input cannot take read as 0: a signed key
     assert table_luts([1, 1, 1, 1], QInt(-2, 1, 0), -2, 1) == 0  # all 4 patterns reachable: constant
     assert table_luts([1] * 5, QInt(-3, 1, 0), -3, 1) == 1  # 3-bit key, 5 of 8 patterns reachable
