@@ -3,7 +3,9 @@
 Why a module of its own: ``verif.flows.coverage`` measures a program against any rows; this
 one knows which rows each flow runs (a converted model's stored vectors, plus the gate's fresh
 ones; a regression design's spec stimulus) and which program they run through, and turns a
-floor into a refusal.
+floor into a refusal. It also runs the simulator's side (``verif.sim.toggle``): Verilator's
+toggle coverage of the same rows through the shipped files, on request (it needs a build of
+its own).
 """
 
 from __future__ import annotations
@@ -12,12 +14,23 @@ from pathlib import Path
 
 import numpy as np
 
-from ..hdl.design import buses, load_metadata
+from ..hdl.design import buses, emitted_design, load_metadata
 from ..hdl.stimulus import stimulus
+from ..sim.toggle import ToggleCoverage, toggle_coverage
 from .coverage import Coverage, measure
-from .ports import bus_to_floats
+from .ports import bus_inputs, bus_to_floats
 
-__all__ = ['gate', 'of_model_dir', 'of_spec']
+__all__ = ['gate', 'of_model_dir', 'of_spec', 'toggle_of_dir', 'toggle_section']
+
+
+def _model_dir_rows(outdir: Path, meta: dict, n_fresh: int, seed: int) -> np.ndarray:
+    """A converted model's stored bus rows, then the ``n_fresh`` fresh ones the release gate adds."""
+    from .model_dir import N_CORNER_MIXES, load_reference
+
+    rows = np.asarray(load_reference(outdir)['inputs'], dtype=np.int64)
+    if n_fresh:
+        rows = np.concatenate([rows, stimulus(buses(meta)[0].fields, n_fresh, seed, n_mixes=N_CORNER_MIXES)])
+    return rows
 
 
 def of_model_dir(outdir: Path | str, *, n_fresh: int = 0, seed: int = 1) -> Coverage:
@@ -25,15 +38,38 @@ def of_model_dir(outdir: Path | str, *, n_fresh: int = 0, seed: int = 1) -> Cove
     release gate adds to them) over its ``program.json``."""
     from da4ml_core.ir import Program
 
-    from .model_dir import N_CORNER_MIXES, PROGRAM, load_reference
+    from .model_dir import PROGRAM
 
     outdir = Path(outdir)
     meta = load_metadata(outdir)
     prog = Program.from_json((outdir / PROGRAM).read_text())
-    rows = np.asarray(load_reference(outdir)['inputs'], dtype=np.int64)
-    if n_fresh:
-        rows = np.concatenate([rows, stimulus(buses(meta)[0].fields, n_fresh, seed, n_mixes=N_CORNER_MIXES)])
-    return measure(prog, bus_to_floats(meta, rows))
+    return measure(prog, bus_to_floats(meta, _model_dir_rows(outdir, meta, n_fresh, seed)))
+
+
+def toggle_of_dir(design_dir: Path | str, workdir: Path | str, *, spec=None, n_fresh: int = 0, seed: int = 1,
+                  annotate_dir: Path | str | None = None) -> ToggleCoverage:
+    """Verilator's toggle coverage of the files in ``design_dir`` on the rows its flow runs: a
+    regression ``spec``'s stimulus, else a converted model's stored (and ``n_fresh`` fresh) rows.
+    verilator_coverage's annotated sources go to ``annotate_dir`` (default under ``workdir``)."""
+    from .specs import stimulus as spec_stimulus
+
+    design_dir = Path(design_dir)
+    meta = load_metadata(design_dir)
+    if spec is not None:
+        rows = bus_inputs(meta, spec.in_kifs, spec_stimulus(spec), np.random.default_rng([spec.seed, 1]))
+    else:
+        rows = _model_dir_rows(design_dir, meta, n_fresh, seed)
+    return toggle_coverage(emitted_design(design_dir, meta), rows, workdir, annotate_dir=annotate_dir)
+
+
+def toggle_section(design_dir: Path | str, workdir: Path | str, *, spec=None, n_fresh: int = 0, seed: int = 1,
+                   asked: bool = True, annotate_dir: Path | str | None = None) -> dict:
+    """The ``toggle_coverage`` section of a report: the counts and their one-line summary, or
+    why there are none (not asked for)."""
+    if not asked:
+        return {'not_run': 'toggle coverage needs its own Verilator build: ask for it (--toggle-coverage)'}
+    cov = toggle_of_dir(design_dir, workdir, spec=spec, n_fresh=n_fresh, seed=seed, annotate_dir=annotate_dir)
+    return {**cov.as_dict(), 'line': cov.line()}
 
 
 def of_spec(spec) -> Coverage:

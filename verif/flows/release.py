@@ -104,7 +104,8 @@ def _refuse(reasons: list[str], report: dict, evidence: Path | None = None) -> G
 def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = DEFAULT_VECTORS,
             per_cycle: int = DEFAULT_PER_CYCLE, seed: int | None = None,
             simulators: tuple[str, ...] = sim.SIMULATORS, client=None,
-            samples: dict[str, int] | None = None, min_coverage: float | None = None) -> GateResult:
+            samples: dict[str, int] | None = None, min_coverage: float | None = None,
+            toggle_coverage: bool = False) -> GateResult:
     """Verify ``design_dir`` on ``simulators``; write ``bundle_dir`` only if everything passes.
 
     Two kinds of design directory: a regression design (``spec.json``: golden model from the
@@ -114,7 +115,9 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
     ``samples`` (converted models): per-simulator caps on the unstructured rows, e.g.
     ``{'icarus': 2000}`` for a big design (``verif.flows.converted.sample_rows``); every structured
     row still runs on every simulator, and the caps are recorded in verification.json.
-    ``min_coverage``: refuse when the vectors' coverage (``verif.flows.design_coverage``) is below it."""
+    ``min_coverage``: refuse when the vectors' coverage (``verif.flows.design_coverage``) is below it.
+    ``toggle_coverage``: record Verilator's toggle coverage of the same vectors through the
+    files (``verif.sim.toggle``; recorded, not required: an extra build)."""
     design_dir, bundle_dir = Path(design_dir).resolve(), Path(bundle_dir).resolve()
     if bundle_dir.exists():
         return _refuse([f'{bundle_dir} already exists: a release bundle is never overwritten'], {})
@@ -140,7 +143,7 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
     seed = spec.seed if spec is not None else (1 if seed is None else seed)
     workdir = Path(tempfile.mkdtemp(prefix=f'release-gate-{meta["top"]}-'))
     checks = converted.Checks()
-    lint, coverage = 'not run', None
+    lint, coverage, toggle = 'not run', None, None
     try:
         lint = regress.lint(design_dir, meta['top'])
         if lint:
@@ -154,6 +157,8 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
             checks.reasons += found.reasons
             checks.summary = found.summary
         coverage = design_coverage.gate(design_dir, spec, n_vectors, seed, min_coverage, checks.reasons)
+        toggle = design_coverage.toggle_section(design_dir, workdir / 'toggle', spec=spec, n_fresh=n_vectors, seed=seed,
+                                                asked=toggle_coverage)
     except Exception as exc:  # noqa: BLE001 - the gate refuses, naming why, whatever went wrong
         checks.reasons.append(f'verification could not run: {type(exc).__name__}: {exc}')
     ran = {(r['simulator'], r['path']) for r in checks.runs}
@@ -174,6 +179,7 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
         'clocked': meta['clocked'],
         'files': before,
         'coverage': coverage,
+        'toggle_coverage': toggle,
         'synthesis': synthesis_counts(design_dir),
     }
     if spec is not None:

@@ -24,7 +24,7 @@ from ..hdl.replay_wrapper import (REPLAY_TOP, VHDL_REPLAY_TOP, replay_depth, rep
                                   wrapper_text)
 from .build import SimulationFailed, build, new_run_dir, run
 from .toolchain import (VERILATOR_FAST_BUILD, VERILATOR_FAST_RUN, VERILATOR_PER_CYCLE_ARGS, VERILATOR_REPLAY_ARGS,
-                        VHDL_SIMULATORS)
+                        VERILATOR_TOGGLE_ARGS, VHDL_SIMULATORS)
 
 __all__ = ['BULK_TB', 'PER_CYCLE_TB', 'Replay', 'as_rows', 'build_replay', 'per_cycle', 'replay', 'run_replay']
 
@@ -75,10 +75,14 @@ def _read_outputs(path: Path, design: Design, n: int, simulator: str, log: Path)
 
 
 def build_replay(designs: Sequence[Design], n_rows: int, simulator: str, workdir: Path | str, *,
-                 waves: bool = False, optimize: bool = False, cache_root: Path | str | None = None):
+                 waves: bool = False, optimize: bool = False, coverage: bool = False,
+                 cache_root: Path | str | None = None):
     """The replay wrapper for ``designs`` (stimulus memories of at least ``n_rows`` words), built
-    (or found in the cache): what :func:`run_replay` runs, once or in many shards."""
+    (or found in the cache): what :func:`run_replay` runs, once or in many shards. ``coverage``:
+    Verilator counts toggles (``coverage.dat`` in each run directory, ``verif.sim.toggle``)."""
     designs = list(designs)
+    if coverage and simulator != 'verilator':
+        raise ValueError(f'coverage=True needs simulator=\'verilator\', not {simulator!r}')
     if not designs or n_rows < 1:
         raise ValueError(f'replay needs at least one design and one vector ({len(designs)} designs, {n_rows} rows)')
     workdir = Path(workdir)
@@ -91,7 +95,8 @@ def build_replay(designs: Sequence[Design], n_rows: int, simulator: str, workdir
         top.write_text(wrapper_text(designs, replay_depth(n_rows)))
     args = ()
     if simulator == 'verilator':
-        args = (*VERILATOR_REPLAY_ARGS, *(VERILATOR_FAST_RUN if optimize else VERILATOR_FAST_BUILD))
+        args = (*VERILATOR_REPLAY_ARGS, *(VERILATOR_FAST_RUN if optimize else VERILATOR_FAST_BUILD),
+                *(VERILATOR_TOGGLE_ARGS if coverage else ()))
     return build([*replay_sources(designs), top], top_name, simulator, build_args=args, cache_root=cache_root,
                  waves=waves)
 
@@ -134,18 +139,20 @@ def run_replay(built, designs: Sequence[Design], rows: Sequence, *, first: int =
 
 def replay(designs: Sequence[Design], rows: Sequence, simulator: str, workdir: Path | str, *,
            waves: bool = False, first: int = 0, keep: bool = False, seed: int = 1, optimize: bool = False,
-           cache_root: Path | str | None = None) -> Replay:
+           coverage: bool = False, cache_root: Path | str | None = None) -> Replay:
     """Simulate every design on its input bus rows in one run; return their output rows.
 
     ``waves``: record a waveform (Icarus ``waves.fst`` via the cocotb runner, Verilator
     ``dump.vcd``) and keep the run directory; ``first`` is the index of rows[...][0] in the
     caller's numbering (shown as ``vector_in`` in the waveform); ``optimize`` compiles
-    Verilator's C++ with -O2 instead of -O0 (build ~10x slower, run ~4x faster)."""
+    Verilator's C++ with -O2 instead of -O0 (build ~10x slower, run ~4x faster); ``coverage``
+    builds Verilator with toggle coverage (keep the run directory to read its ``coverage.dat``)."""
     designs = list(designs)
     if len(rows) != len(designs):
         raise ValueError(f'{len(designs)} designs but {len(rows)} row sets')
     n_rows = max((len(r) for r in rows), default=0)
-    built = build_replay(designs, n_rows, simulator, workdir, waves=waves, optimize=optimize, cache_root=cache_root)
+    built = build_replay(designs, n_rows, simulator, workdir, waves=waves, optimize=optimize, coverage=coverage,
+                         cache_root=cache_root)
     return run_replay(built, designs, rows, first=first, keep=keep, seed=seed)
 
 
