@@ -69,6 +69,7 @@ def test_good_design_is_released(good_design, tmp_path):
     assert report['stimulus'] == {**report['stimulus'], 'seed': 17, 'bulk_vectors': VECTORS}
     cov = report['coverage']
     assert cov['vectors'] == VECTORS and 0 < cov['events_hit'] <= cov['events'] and cov['floor'] is None
+    assert 'not_run' in report['toggle_coverage']  # an extra build: only when asked for
     again = _gate(good_design, out)  # never overwrites a bundle
     assert again.returncode == 1 and 'already exists' in again.stderr
 
@@ -80,10 +81,12 @@ def test_coverage_below_the_floor_is_refused(good_design, tmp_path):
     fraction = design_coverage.of_spec(spec).fraction
     assert 0 < fraction < 1
     result = release.release(good_design, tmp_path / 'b', n_vectors=1000, per_cycle=0, simulators=('verilator',),
-                             min_coverage=(1 + fraction) / 2)
+                             min_coverage=(1 + fraction) / 2, toggle_coverage=True)
     assert not result.released and not (tmp_path / 'b').exists()
     assert [r for r in result.reasons if r.startswith(f'coverage {fraction:.4f} is below the floor')]
     assert result.report['coverage']['fraction'] == round(fraction, 6)
+    toggle = result.report['toggle_coverage']  # recorded next to it, on the same 1000 spec vectors
+    assert toggle['vectors'] == 1000 and 0 < toggle['points_hit'] <= toggle['points']
     with pytest.raises(ValueError, match='min_coverage=2'):
         design_coverage.gate(good_design, spec, 0, 1, 2, [])
 
