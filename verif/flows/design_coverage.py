@@ -49,14 +49,14 @@ def of_model_dir(outdir: Path | str, *, n_fresh: int = 0, seed: int = 1) -> Cove
 def toggle_of_dir(design_dir: Path | str, workdir: Path | str, *, spec=None, n_fresh: int = 0, seed: int = 1,
                   annotate_dir: Path | str | None = None) -> ToggleCoverage:
     """Verilator's toggle coverage of the files in ``design_dir`` on the rows its flow runs: a
-    regression ``spec``'s stimulus, else a converted model's stored (and ``n_fresh`` fresh) rows.
+    regression ``spec``'s (``verif.flows.regress.stimulus``), else a converted model's stored (and ``n_fresh`` fresh) rows.
     verilator_coverage's annotated sources go to ``annotate_dir`` (default under ``workdir``)."""
-    from .specs import stimulus as spec_stimulus
+    from .regress import stimulus as regress_stimulus
 
     design_dir = Path(design_dir)
     meta = load_metadata(design_dir)
     if spec is not None:
-        rows = bus_inputs(meta, spec.in_kifs, spec_stimulus(spec), np.random.default_rng([spec.seed, 1]))
+        rows = bus_inputs(meta, spec.in_kifs, regress_stimulus(spec, meta)[0], np.random.default_rng([spec.seed, 1]))
     else:
         rows = _model_dir_rows(design_dir, meta, n_fresh, seed)
     return toggle_coverage(emitted_design(design_dir, meta), rows, workdir, annotate_dir=annotate_dir)
@@ -72,11 +72,13 @@ def toggle_section(design_dir: Path | str, workdir: Path | str, *, spec=None, n_
     return {**cov.as_dict(), 'line': cov.line()}
 
 
-def of_spec(spec) -> Coverage:
-    """Coverage of a regression spec's stimulus over the program the compiler makes of it."""
+def of_spec(spec, meta: dict | None = None) -> Coverage:
+    """Coverage of a regression spec's stimulus over the program the compiler makes of it; with
+    the design's ``meta``, of the regression's (``verif.flows.regress.stimulus``: directed rows too)."""
+    from .regress import stimulus as regress_stimulus
     from .specs import compile_program, stimulus as spec_stimulus
 
-    X = spec_stimulus(spec).astype(np.float64)
+    X = (spec_stimulus(spec) if meta is None else regress_stimulus(spec, meta)[0]).astype(np.float64)
     fs = np.array([kif[2] for kif in spec.in_kifs], dtype=np.float64)
     return measure(compile_program(spec), X * np.exp2(-fs)[None, :])
 
@@ -85,7 +87,8 @@ def gate(design_dir: Path | str, spec, n_fresh: int, seed: int, floor: float | N
     """The coverage section of a release report; a reason appended when it is below ``floor``."""
     if floor is not None and not 0.0 <= floor <= 1.0:
         raise ValueError(f'min_coverage={floor}: expected a fraction in [0, 1]')
-    cov = of_spec(spec) if spec is not None else of_model_dir(design_dir, n_fresh=n_fresh, seed=seed)
+    cov = of_spec(spec, load_metadata(design_dir)) if spec is not None else \
+        of_model_dir(design_dir, n_fresh=n_fresh, seed=seed)
     if floor is not None and cov.fraction < floor:
         reasons.append(f'coverage {cov.fraction:.4f} is below the floor {floor}: {cov.line()}')
     return {**cov.as_dict(), 'floor': floor}

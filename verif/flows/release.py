@@ -143,13 +143,13 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
     seed = spec.seed if spec is not None else (1 if seed is None else seed)
     workdir = Path(tempfile.mkdtemp(prefix=f'release-gate-{meta["top"]}-'))
     checks = converted.Checks()
-    lint, coverage, toggle = 'not run', None, None
+    lint, coverage, toggle, n_directed = 'not run', None, None, 0
     try:
         lint = regress.lint(design_dir, meta['top'])
         if lint:
             checks.reasons.append(f'verilator --lint-only -Wall is not clean:\n{lint}')
         if spec is not None:
-            _check_spec(spec, design_dir, meta, per_cycle, simulators, workdir, checks, client)
+            n_directed = _check_spec(spec, design_dir, meta, per_cycle, simulators, workdir, checks, client)
         else:
             found = converted.check(design_dir, meta, n_fresh=n_vectors, per_cycle=per_cycle, seed=seed,
                                     simulators=simulators, workdir=workdir, client=client, samples=samples)
@@ -184,9 +184,11 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
     }
     if spec is not None:
         report['spec'] = spec.describe()
-        report['stimulus'] = {'seed': spec.seed, 'bulk_vectors': n_vectors,
+        report['stimulus'] = {'seed': spec.seed, 'bulk_vectors': n_vectors + n_directed, 'spec_vectors': n_vectors,
+                              'directed_vectors': n_directed,
                               'per_cycle_vectors': min(per_cycle, n_vectors),
-                              'generator': 'verif.flows.specs.stimulus (extremes, rounding ties, uniform random)'}
+                              'generator': 'verif.flows.regress.stimulus (the spec\'s: extremes, rounding ties, uniform '
+                                           'random; then directed rows)'}
         report['rebuild_matches'] = _rebuild_matches(spec, design_dir, meta['sources'])
     else:
         report['stimulus'] = {'seed': seed, 'per_cycle_vectors': per_cycle, **checks.summary}
@@ -199,8 +201,9 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
 
 
 def _check_spec(spec: Spec, design_dir: Path, meta: dict, per_cycle: int, simulators, workdir: Path,
-                checks: converted.Checks, client=None) -> None:
-    """The regression's checks of a spec design: golden vectors in bulk and per cycle."""
+                checks: converted.Checks, client=None) -> int:
+    """The regression's checks of a spec design: golden vectors in bulk and per cycle; returns
+    how many of the bulk vectors are directed ones."""
     if meta['top'] != spec.name:
         checks.reasons.append(f'metadata top {meta["top"]!r} is not the spec name {spec.name!r}')
     prep = regress.prepare(spec, design_dir, build=False)
@@ -214,6 +217,7 @@ def _check_spec(spec: Spec, design_dir: Path, meta: dict, per_cycle: int, simula
                             'seed': r.seed, 'mismatches': r.mismatches, 'passed': r.passed})
         if not r.passed:
             checks.reasons.append(f'{r.summary()}\n{r.report}')
+    return prep.n_directed
 
 
 def synthesis_counts(design_dir: Path, family: str = 'xilinx') -> dict:
