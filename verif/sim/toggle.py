@@ -26,7 +26,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..hdl.design import Design
@@ -209,4 +209,4 @@ def toggle_coverage(design: Design, rows, workdir: Path | str, *, annotate_dir: 
         hit, total = annotate(data, target)
     finally:
         shutil.rmtree(run.run_dir, ignore_errors=True)
-    return ToggleCoverage(**{**summary.__dict__, 'lines_hit': hit, 'lines': total, 'annotated': str(target)})
+    return replace(summary, lines_hit=hit, lines=total, annotated=str(target))
