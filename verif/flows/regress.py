@@ -91,28 +91,30 @@ class Result:
 def prepare(spec: Spec, outdir: Path | str, *, build: bool = True, language: str = 'verilog') -> Prepared:
     """Build ``spec`` into ``outdir`` as Verilog or VHDL (or use what is there) and compute its vectors."""
     outdir = Path(outdir)
+    prog = specs.compile_program(spec)  # once: the design (when built here) and the directed rows
     if build:
-        specs.build(spec, outdir, language)
+        specs.build(spec, outdir, language, prog)
     meta = load_metadata(outdir)
-    X, n_directed = stimulus(spec, meta)
+    X, n_directed = stimulus(spec, meta, prog)
     Y = specs.golden(spec, X)
     rows = bus_inputs(meta, spec.in_kifs, X, np.random.default_rng([spec.seed, 1]))
     expected = bus_expected(meta, specs.output_fs(spec), Y)
     return Prepared(spec, outdir, meta, X, Y, rows, expected, emitted_design(outdir, meta), n_directed)
 
 
-def stimulus(spec: Spec, meta: dict) -> tuple[np.ndarray, int]:
+def stimulus(spec: Spec, meta: dict, prog=None) -> tuple[np.ndarray, int]:
     """The regression's raw spec inputs for the design ``meta`` describes, and how many of the
     last ones are directed: the spec's stimulus (``verif.flows.specs.stimulus``), then at most
     ``DIRECTED_BUDGET`` directed rows for the program's corners it misses, seeded by the spec
     (none when an input is wider than ``DIRECTED_MAX_BITS``). The directed rows are bus words
-    put back on the spec's grid (the port's bits in place, the dropped ones 0)."""
+    put back on the spec's grid (the port's bits in place, the dropped ones 0). ``prog``: the
+    spec's program if compiled already."""
     X = specs.stimulus(spec)
     used = [e for e in meta['inputs'] if e['used']]
     if not used or max(int(e['width']) for e in used) > DIRECTED_MAX_BITS:
         return X, 0
     rows = bus_inputs(meta, spec.in_kifs, X, np.random.default_rng([spec.seed, 1]))
-    prog = specs.compile_program(spec)
+    prog = specs.compile_program(spec) if prog is None else prog
     extra = directed_rows(prog, meta, rows, budget=min(budget_for(prog), DIRECTED_BUDGET), seed=spec.seed)
     Xd = np.zeros((len(extra), X.shape[1]), dtype=X.dtype)
     for j, (e, kif) in enumerate(zip(meta['inputs'], spec.in_kifs)):
