@@ -286,6 +286,9 @@ def _verify(outdir: Path, simulators, out, scheduler: str = 'local', samples: di
     from verif.hdl.design import load_metadata
 
     if 'interface' in load_metadata(outdir):  # a readable metadata.json, or an error naming it
+        if toggle:
+            raise UsageError(f'--toggle-coverage: {outdir} is behind a valid / axis wrapper; toggle coverage is '
+                             f'measured on bare designs (flat inp / out buses) only')
         return _verify_interface(outdir, simulators, out)
     with scheduler_client(scheduler) as client:
         report = verify_dir(outdir, simulators, client=client, samples=samples, toggle=toggle)

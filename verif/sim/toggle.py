@@ -56,11 +56,16 @@ class Point:
     count: int
 
 
-def keep_instance(src: Path, dst: Path, prefix: str) -> int:
+def keep_instance(src: Path, dst: Path, prefix: str, sources: Sequence[Path] = ()) -> int:
     """Copy the points of instance ``prefix`` and below from ``src`` to ``dst`` (the replay
-    wrapper's own are dropped, so verilator_coverage's totals are the design's); their count."""
+    wrapper's own are dropped, so verilator_coverage's totals are the design's); their count.
+    Each point names the source file the build was compiled from, which for a cached build is
+    where those bytes were then: a file of ``sources`` with the same name is named instead."""
+    here = {Path(p).name: str(Path(p).resolve()) for p in sources}
     lines = Path(src).read_text(errors='replace').splitlines()
     kept = [ln for ln in lines[1:] if (h := re.search('\x01h\x02([^\x01\']*)', ln)) and _under(h.group(1), prefix)]
+    kept = [re.sub('(\x01f\x02)([^\x01\']*)', lambda m: m.group(1) + here.get(Path(m.group(2)).name, m.group(2)), ln)
+            for ln in kept]
     Path(dst).write_text('\n'.join([lines[0], *kept]) + '\n')
     return len(kept)
 
@@ -203,7 +208,7 @@ def toggle_coverage(design: Design, rows, workdir: Path | str, *, annotate_dir: 
             raise SimError(f'verilator wrote no {written.name} in {run.run_dir} (built without coverage?)')
         prefix = f'{REPLAY_TOP}.u0'
         data = workdir / f'{design.name}-toggle.dat'
-        keep_instance(written, data, prefix)
+        keep_instance(written, data, prefix, design.sources)
         summary = summarize(read_points(data), prefix, design.name, len(rows))
         target = Path(annotate_dir) if annotate_dir is not None else workdir / 'toggle-annotated'
         hit, total = annotate(data, target)

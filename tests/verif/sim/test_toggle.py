@@ -70,3 +70,21 @@ def test_missing_reader_names_the_fix(monkeypatch):
     monkeypatch.setattr(toggle.shutil, 'which', lambda name: None)
     with pytest.raises(RuntimeError, match='verilator_coverage not found.*apt-get install verilator'):
         toggle.find_coverage_tool()
+
+
+def test_a_cached_build_of_moved_files_is_annotated(tiny, tmp_path):
+    """The build cache keys builds by the bytes of the sources, not where they are: the same
+    design moved elsewhere reuses the build, whose points name the old paths; the annotation
+    reads the files where they are now."""
+    import shutil
+
+    design, meta, _ = tiny
+    first = tmp_path / 'first'
+    shutil.copytree(design.sources[-1].parent, first)
+    rows = stimulus(buses(meta)[0].fields, 50, 4)
+    toggle.toggle_coverage(emitted_design(first, meta), rows, tmp_path / 'w1')
+    moved = tmp_path / 'moved'
+    first.rename(moved)
+    again = toggle.toggle_coverage(emitted_design(moved, meta), rows, tmp_path / 'w2')
+    assert again.lines is not None and (tmp_path / 'w2' / 'toggle-annotated' / 'tiny.v').is_file()
+    assert str(moved) in (tmp_path / 'w2' / 'tiny-toggle.dat').read_text()
