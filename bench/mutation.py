@@ -141,6 +141,7 @@ def main(argv=None) -> int:
     ap.add_argument('-o', '--output', type=Path, default=None, help='every outcome and coverage as JSON')
     args = ap.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix='bench-mutation-'))
+    workdir.mkdir(parents=True, exist_ok=True)
     directed = not args.no_directed
     targets: list[tuple[mutation.Target, int]] = []
     if not args.no_jet:
