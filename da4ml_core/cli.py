@@ -6,8 +6,10 @@
                                         [--interface bare|valid|axis]
                                         [--verify icarus,verilator] [-n N] [--data NPZ]
     da4ml-core verify OUTDIR [--simulators icarus,verilator] [--sample icarus=N] [--mutants N]
+                                        [--toggle-coverage]
     da4ml-core report DIR... [-o FILE.json|.csv|.md] [--synth [--family xilinx|ecp5]]
     da4ml-core release OUTDIR --out BUNDLE [--vectors N] [--sample icarus=N] [--min-coverage X]
+                                        [--toggle-coverage]
                                         the release gate (verif.flows.release)
 
 MODEL is a ``.keras`` file, or ``example`` for the bundled one. Exit status:
@@ -40,7 +42,7 @@ EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_UNSUPPORTED, EXIT_ENV = 0, 1, 2, 3, 4
 SIMULATORS = ('icarus', 'verilator')
 INTERFACES = ('bare', 'valid', 'axis')  # da4ml_core.emit.INTERFACES (a test keeps them equal); not imported: start-up time
 REPORT_COLUMNS = ('design', 'model', 'n_in', 'n_out', 'luts', 'ffs', 'cost', 'latency_cycles', 'latency_levels',
-                  'vectors', 'mismatches', 'verified')
+                  'vectors', 'mismatches', 'verified', 'toggle')
 SYNTH_COLUMNS = ('synth_luts', 'lut1', 'lut2', 'lut3', 'lut4', 'lut5', 'lut6', 'carry', 'muxf', 'synth_ffs')
 
 SCHEDULER_HELP = ("where the simulations run: 'local' (default: an embedded Dask LocalCluster, one worker per "
@@ -134,6 +136,9 @@ def _parser() -> argparse.ArgumentParser:
                    help=SAMPLE_HELP)
     v.add_argument('--mutants', type=_positive, default=0, metavar='N',
                    help='then judge N seeded single-fault mutants of the design on the same vectors')
+    v.add_argument('--toggle-coverage', action='store_true',
+                   help="also Verilator's toggle coverage of the stored vectors (an extra build; needs "
+                        'verilator_coverage: apt-get install verilator); annotated sources in OUTDIR/toggle_coverage/')
 
     r = sub.add_parser('report', help='summarise converted designs')
     r.add_argument('dirs', type=Path, nargs='+')
@@ -155,6 +160,8 @@ def _parser() -> argparse.ArgumentParser:
                    help=SAMPLE_HELP)
     g.add_argument('--min-coverage', type=_fraction, default=None, metavar='X',
                    help='refuse when the vectors reach less than this fraction of the coverage events')
+    g.add_argument('--toggle-coverage', action='store_true',
+                   help="record Verilator's toggle coverage of the gate's vectors in verification.json (an extra build)")
     return p
 
 
@@ -268,7 +275,7 @@ def cmd_convert(args, out) -> int:
 
 
 def _verify(outdir: Path, simulators, out, scheduler: str = 'local', samples: dict | None = None,
-            mutants: int = 0) -> int:
+            mutants: int = 0, toggle: bool = False) -> int:
     from verif.flows import model_dir as wf
     from verif.flows.converted import verify_dir
     from verif.sim.shard import scheduler_client
@@ -279,9 +286,12 @@ def _verify(outdir: Path, simulators, out, scheduler: str = 'local', samples: di
     from verif.hdl.design import load_metadata
 
     if 'interface' in load_metadata(outdir):  # a readable metadata.json, or an error naming it
+        if toggle:
+            raise UsageError(f'--toggle-coverage: {outdir} is behind a valid / axis wrapper; toggle coverage is '
+                             f'measured on bare designs (flat inp / out buses) only')
         return _verify_interface(outdir, simulators, out)
     with scheduler_client(scheduler) as client:
-        report = verify_dir(outdir, simulators, client=client, samples=samples)
+        report = verify_dir(outdir, simulators, client=client, samples=samples, toggle=toggle)
     v = report['verification']
     parts = [f'interpreter {v["interpreter"]["mismatches"]}', f'reference {v["reference"]["mismatches"]}']
     parts += [f'{s} {r["mismatches"]}' + (f' (of {r["vectors"]} sampled)' if 'sample' in r else '')
@@ -293,6 +303,8 @@ def _verify(outdir: Path, simulators, out, scheduler: str = 'local', samples: di
               f'({r.get("vectors_per_second", 0):,} vectors/s)', file=out)
     if 'coverage' in report:
         print(f'{outdir}: {report["coverage"]["line"]}', file=out)
+    if 'toggle_coverage' in report:
+        print(f'{outdir}: {report["toggle_coverage"]["line"]}', file=out)
     if mutants and report['mismatches'] == 0:
         from verif.flows.mutation import verify_mutants
 
@@ -315,7 +327,8 @@ def _verify_interface(outdir: Path, simulators, out) -> int:
 
 
 def cmd_verify(args, out) -> int:
-    return _verify(args.outdir, args.simulators, out, args.scheduler, dict(args.sample or ()), args.mutants)
+    return _verify(args.outdir, args.simulators, out, args.scheduler, dict(args.sample or ()), args.mutants,
+                   args.toggle_coverage)
 
 
 def _report_row(d: Path) -> dict:
@@ -337,6 +350,8 @@ def _report_row(d: Path) -> dict:
     row['model'] = rep.get('model', '')
     row['vectors'] = rep.get('verification', {}).get('vectors', rep.get('vectors'))
     row['verified'] = ','.join(rep.get('verified', [])) or '-'
+    toggle = rep.get('toggle_coverage')
+    row['toggle'] = f'{toggle["points_hit"]}/{toggle["points"]}' if toggle and 'points' in toggle else '-'
     row['dir'] = str(d)
     return row
 
@@ -416,6 +431,8 @@ def cmd_release(args, out) -> int:
         raise OSError(f'the release gate (verif.flows.release) cannot be imported: {_first_line(err)}') from None
     kw = {k: v for k, v in (('n_vectors', args.vectors), ('per_cycle', args.per_cycle), ('seed', args.seed),
                             ('min_coverage', args.min_coverage)) if v is not None}
+    if args.toggle_coverage:
+        kw['toggle_coverage'] = True
     from verif.sim.shard import scheduler_client
 
     with scheduler_client(args.scheduler) as client:

@@ -325,6 +325,25 @@ def test_verify_with_mutants(capsys, sat_model, tmp_path):
 
 
 @pytest.mark.rtl
+def test_verify_with_toggle_coverage(capsys, sat_model, tmp_path):
+    """--toggle-coverage: Verilator's toggle counts of the stored vectors in report.json and in
+    ``report``; a later verify without it drops them (they describe that run's files only)."""
+    status, _, _ = run(['convert', sat_model, tmp_path / 'm', '--input-kif', '1', '4', '5', '-n', '50'], capsys)
+    assert status == 0
+    status, out, _ = run(['verify', tmp_path / 'm', '--simulators', 'verilator', '--toggle-coverage'], capsys)
+    rep = json.loads((tmp_path / 'm' / 'report.json').read_text())
+    tog = rep['toggle_coverage']
+    assert status == 0 and f"toggle coverage {tog['points_hit']}/{tog['points']} points" in out, out
+    assert tog['vectors'] == rep['vectors'] and 0 < tog['wires_hit'] <= tog['wires'] < tog['points']
+    assert (tmp_path / 'm' / 'toggle_coverage' / 'sat_model.v').is_file()  # verilator_coverage's annotation
+    status, _, _ = run(['report', tmp_path / 'm', '-o', tmp_path / 'r.json'], capsys)
+    assert json.loads((tmp_path / 'r.json').read_text())[0]['toggle'] == f"{tog['points_hit']}/{tog['points']}"
+    status, out, _ = run(['verify', tmp_path / 'm', '--simulators', 'verilator'], capsys)
+    assert status == 0 and 'toggle coverage' not in out
+    assert 'toggle_coverage' not in json.loads((tmp_path / 'm' / 'report.json').read_text())
+
+
+@pytest.mark.rtl
 @pytest.mark.slow
 def test_main_job(capsys, tmp_path):
     status, out, _ = run(['demo', '--out', tmp_path, '-n', '500'], capsys)

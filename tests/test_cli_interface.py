@@ -3,6 +3,7 @@ stored Keras vectors through it, a wrong expected word fails, a bad value exits 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -47,3 +48,7 @@ def test_convert_valid_interface_and_verify(tmp_path):
     text = io.StringIO()
     assert cli.main(['verify', str(out), '--simulators', 'icarus'], out=text) == cli.EXIT_MISMATCH
     assert 'icarus FAILED' in text.getvalue()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = cli.main(['verify', str(out), '--toggle-coverage'], out=io.StringIO())
+    assert status == cli.EXIT_USAGE and '--toggle-coverage' in err.getvalue() and 'bare designs' in err.getvalue()

@@ -34,9 +34,10 @@ from .model_dir import (N_CORNER_MIXES, PROGRAM, REFERENCE, REPORT, ModelDirErro
 from .ports import bus_to_floats
 from .program_oracle import expected_interp, expected_reference
 
-__all__ = ['Checks', 'check', 'is_converted', 'sample_rows', 'verify_dir']
+__all__ = ['TOGGLE_DIR', 'Checks', 'check', 'is_converted', 'sample_rows', 'verify_dir']
 
 BUILD_ORDER = ('icarus', 'ghdl', 'verilator')  # quickest build first, when simulations overlap builds
+TOGGLE_DIR = 'toggle_coverage'  # verify --toggle-coverage: verilator_coverage's annotated sources
 
 @dataclass
 class Checks:
@@ -214,9 +215,15 @@ def check(design_dir: Path, meta: dict, *, n_fresh: int, per_cycle: int, seed: i
     return out
 
 
-def verify_dir(outdir: Path, simulators, on_step=None, client=None, samples: dict[str, int] | None = None) -> dict:
+def verify_dir(outdir: Path, simulators, on_step=None, client=None, samples: dict[str, int] | None = None,
+               toggle: bool = False) -> dict:
     """Replay the stored vectors of ``outdir`` through interpreter, reference and simulators;
     update and return its report (``verification`` section, ``mismatches`` total).
+
+    ``toggle``: also Verilator's toggle coverage of the stored vectors (a build of its own,
+    ``verif.sim.toggle``; ``toggle_coverage`` section, annotated sources in
+    ``OUTDIR/toggle_coverage/``); without it a stored section of an earlier run is dropped,
+    so the report only ever describes the files and vectors of this verification.
 
     ``on_step(what, fn)`` runs each step (a progress display); by default it just calls ``fn``.
     ``client``: shard the simulations over a Dask cluster (``verif.sim.shard.cluster``);
@@ -239,6 +246,11 @@ def verify_dir(outdir: Path, simulators, on_step=None, client=None, samples: dic
                               'simulator_vectors': found.summary['simulator_vectors']}
     cov = design_coverage.of_model_dir(outdir)
     report['coverage'] = {**cov.as_dict(), 'line': cov.line()}
+    report.pop('toggle_coverage', None)
+    if toggle:
+        with tempfile.TemporaryDirectory(prefix='toggle-') as tmp:
+            report['toggle_coverage'] = step('toggle coverage (verilator)', lambda: design_coverage.toggle_section(
+                outdir, tmp, annotate_dir=outdir / TOGGLE_DIR))
     report['mismatches'] = int(sum(r['mismatches'] for r in found.runs))
     report['verified'] = sorted(sims)
     write_report(outdir, report)

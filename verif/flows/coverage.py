@@ -12,7 +12,11 @@ adder_max   ... at its maximum (both: a wrap one bit too early shows)
 mux_a       a MUX taking its first branch (msb of the key set); ``mux_b`` the other
 sat_clamp   a MUX with a constant branch (how SAT / SAT_SYM clamps) choosing the constant;
             ``sat_pass`` choosing the value (in range)
+mux_edge    a MUX key exactly at one of the two values either side of its split (signed: -1
+            and 0; unsigned: 2**(n-1) and 2**(n-1) - 1): where a comparison off by one shows
 relu_pos    a RELU operand > 0; ``relu_neg`` < 0
+relu_edge   a RELU operand exactly one step on the clamped side of zero (a clamp at v < -1
+            instead of v < 0 shows only there)
 round_tie   a rounding quantizer (QUANTIZE of ``x + offset`` dropping bits of x) on an exact
             tie: x exactly half way between two output grid points
 lut_entry   one reachable entry (key value) of a LOOKUP read
@@ -38,8 +42,8 @@ from ..oracle.reference import evaluate_ops_raw
 
 __all__ = ['KINDS', 'Coverage', 'Event', 'distance', 'distances', 'events', 'input_form', 'input_leaf', 'live_ops', 'measure']
 
-KINDS = ('adder_min', 'adder_max', 'mux_a', 'mux_b', 'sat_clamp', 'sat_pass', 'relu_pos', 'relu_neg', 'round_tie',
-         'lut_entry')
+KINDS = ('adder_min', 'adder_max', 'mux_a', 'mux_b', 'sat_clamp', 'sat_pass', 'mux_edge', 'relu_pos', 'relu_neg',
+         'relu_edge', 'round_tie', 'lut_entry')
 _ADDERS = (Opcode.ADD, Opcode.SUB, Opcode.CONST_ADD)
 
 
@@ -155,12 +159,14 @@ def events(prog: Program) -> list[Event]:
             a_kind = ('sat_clamp' if const_a else 'sat_pass') if sat else 'mux_a'
             b_kind = ('sat_clamp' if const_b else 'sat_pass') if sat else 'mux_b'
             out += [Event(a_kind, i, op.key, 1), Event(b_kind, i, op.key, 0)]  # target: msb wanted
+            out += [Event('mux_edge', i, op.key, v) for v in ((-1, 0) if signed else (split, split - 1))]
         elif abs(code) == Opcode.RELU:
             aq = prog.ops[op.id0].qint
             lo, hi = (aq.lo, aq.hi) if code > 0 else (-aq.hi, -aq.lo)
             if lo < 0 < hi:
                 sign = 1 if code > 0 else -1
-                out += [Event('relu_pos', i, op.id0, sign), Event('relu_neg', i, op.id0, -sign)]
+                out += [Event('relu_pos', i, op.id0, sign), Event('relu_neg', i, op.id0, -sign),
+                        Event('relu_edge', i, op.id0, -sign)]  # target: the operand's raw value
         elif code == Opcode.QUANTIZE:
             x = _rounded_operand(prog, op)
             if x is not None:
@@ -210,7 +216,7 @@ def distance(prog: Program, e: Event, raw) -> np.ndarray:
     elif e.kind == 'round_tie':
         m = (raw - (1 << (e.target - 1))) % (1 << e.target)
         d = np.minimum(m, (1 << e.target) - m)
-    else:  # lut_entry
+    else:  # lut_entry, mux_edge, relu_edge: one raw value of the watched op
         d = np.abs(raw - e.target)
     return np.asarray(d, dtype=np.float64)
 

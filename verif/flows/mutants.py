@@ -1,11 +1,13 @@
 """Seeded single-fault mutants of an emitted design, as edits of its top-level Verilog.
 
-Why edits of the top module only: a mutant must be a file set the simulators build exactly as
+Why edits of the top module: a mutant must be a file set the simulators build exactly as
 they build the design, and the fault must be one the emitter could make. The top module is the
 emitter's whole decision (which primitive, which parameters, which wires, which registers); the
 primitives in rtl_templates/ are shared and are not touched, so nothing here depends on how
 they are written. Each operator edits one instance parameter, one connection, one literal, one
-table entry, one bus slice or one register:
+table entry, one bus slice or one register. The one exception, ``prim_cmp``, moves a comparison
+that only exists inside a primitive: its mutant carries a renamed, mutated copy of that
+primitive (``verif.flows.primitive_cmp``) which one instance of the top module uses.
 
 ============== ===========================================================================
 add_sub        an adder's ``SUB`` flipped (a + b <-> a - b)
@@ -18,6 +20,8 @@ round_mode     a rounding offset: RND -> TRN (offset 0), RND -> ties down (offse
                RND_CONV -> RND (both offsets the half step)
 sat_bound      a saturation clamp value (a constant mux branch) moved by +-1 step
 cmp_off        a mux comparison off by one (the constant added to the key moved by +-1)
+prim_cmp       a relu's or a mux's own comparison off by one, inside a mutated copy of the
+               primitive (relu: v < -1 for v < 0; mux: key < +-1 for key < 0, or its unsigned twin)
 mux_swap       a mux's branches swapped
 lut_entry      one lookup-table entry changed (+1, wrapped)
 const_bit      one bit of a constant flipped (a constant wire or an adder's literal)
@@ -27,7 +31,8 @@ reg_stuck      a pipeline register that never loads (``r <= r``)
 reg_late       a pipeline register one stage longer (an extra register on that path)
 ============== ===========================================================================
 
-A mutant is the mutated module text under a new module name; :func:`enumerate_sites` lists
+A mutant is the mutated module text under a new module name (plus, for ``prim_cmp``, the files
+of its mutated primitive: ``extra``); :func:`enumerate_sites` lists
 every place an operator applies, :func:`sample` picks ``n`` of them with a seed.
 """
 
@@ -38,12 +43,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import primitive_cmp
 from .top_module import OUT_LINE, REG_LOAD, ROM_ENTRY, WIRE, Instance, TopModule, bits_for, literal_of, signed_of
 
 __all__ = ['OPERATORS', 'Mutant', 'Site', 'TopModule', 'enumerate_sites', 'sample']
 
 OPERATORS = ('add_sub', 'shift', 'operand_swap', 'narrow', 'extension', 'quant_drop', 'round_mode', 'sat_bound',
-             'cmp_off', 'mux_swap', 'lut_entry', 'const_bit', 'input_slice', 'output_slice', 'reg_stuck',
+             'cmp_off', 'prim_cmp', 'mux_swap', 'lut_entry', 'const_bit', 'input_slice', 'output_slice', 'reg_stuck',
              'reg_late')
 
 @dataclass(frozen=True)
@@ -58,11 +64,13 @@ class Site:
 
 @dataclass(frozen=True)
 class Mutant:
-    """A mutated top module: ``text`` defines module ``name``; ``site`` says what was changed."""
+    """A mutated top module: ``text`` defines module ``name``; ``site`` says what was changed;
+    ``extra``: (file name, text) of further sources it needs (a mutated primitive), before it."""
 
     name: str
     site: Site
     text: str
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 # ------------------------------------------------------------------------------- sites
@@ -84,6 +92,8 @@ def _sites_instance(top: TopModule, n: int, c: Instance) -> list[Site]:
         out.append(Site('mux_swap', n, f'{c.inst} branches a <-> b', ('mux_swap',)))
         out += _sat_sites(top, n, c)
         out += _cmp_sites(top, n, c)
+    out += [Site('prim_cmp', n, f'{c.inst}: {what}', ('prim_cmp', kind, signed, d))
+            for kind, signed, d, what in primitive_cmp.sites_of(top, c.kind, p, ports)]
     if adder and p['WO'] >= 2:
         out.append(Site('narrow', n, f'{c.inst} WO {p["WO"]} -> {p["WO"] - 1}', ('narrow',)))
     for port, key in (('a', 'SA'), ('b', 'SB')):
@@ -297,12 +307,21 @@ def _apply(top: TopModule, site: Site, rng: np.random.Generator) -> tuple[list[s
 
 def mutate(top: TopModule, site: Site, name: str, rng: np.random.Generator) -> Mutant:
     """The module text with ``site`` applied, renamed to ``name``."""
-    lines, what = _apply(top, site, rng)
+    extra: tuple[tuple[str, str], ...] = ()
+    if site.edit[0] == 'prim_cmp':  # one instance switched to a mutated copy of its primitive
+        _, kind, signed, step = site.edit
+        module = f'{kind}_{name}'
+        c = top.instances[site.line]
+        lines, what = list(top.lines), site.what
+        lines[site.line] = Instance(c.indent, module, dict(c.params), c.inst, dict(c.ports)).render()
+        extra = ((f'{module}.v', primitive_cmp.mutated_primitive(kind, module, signed, step)),)
+    else:
+        lines, what = _apply(top, site, rng)
     text = '\n'.join(lines)
     text, count = re.subn(rf'^module {re.escape(top.name)} \(', f'module {name} (', text, count=1, flags=re.M)
     if count != 1:
         raise ValueError(f'no "module {top.name} (" line in the top module')
-    return Mutant(name, Site(site.operator, site.line, what, site.edit), text)
+    return Mutant(name, Site(site.operator, site.line, what, site.edit), text, extra)
 
 
 def sample(top: TopModule, n: int, seed: int, operators=OPERATORS) -> list[Mutant]:

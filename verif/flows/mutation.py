@@ -168,7 +168,11 @@ def _designs(target: Target, mutants, workdir: Path) -> list[Design]:
     for m in mutants:
         path = mdir / f'{m.name}.v'
         path.write_text(m.text)
-        out.append(Design(m.name, (*base.sources[:-1], path), base.in_bus, base.out_bus, base.latency, base.clocked))
+        extra = [mdir / f for f, _ in m.extra]  # a mutated primitive (prim_cmp): its own file
+        for p, (_, text) in zip(extra, m.extra):
+            p.write_text(text)
+        out.append(Design(m.name, (*base.sources[:-1], *extra, path), base.in_bus, base.out_bus, base.latency,
+                          base.clocked))
     return out
 
 

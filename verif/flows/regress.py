@@ -27,13 +27,18 @@ from ..sim.shard import scheduler_client
 from ..sim.lint import ghdl_analysis as lint_vhdl
 from ..sim.lint import verilator_lint
 from . import judge, specs
+from .directed import budget_for, directed_rows
 from .ports import bus_expected, bus_inputs
 from .specs import Spec
 
-__all__ = ['Prepared', 'Result', 'check_per_cycle', 'ghdl_analysis', 'lint', 'lint_all', 'main', 'prepare', 'prepare_all',
-           'rerun_command', 'simulate']
+__all__ = ['DIRECTED_BUDGET', 'Prepared', 'Result', 'check_per_cycle', 'ghdl_analysis', 'lint', 'lint_all', 'main',
+           'prepare', 'prepare_all', 'rerun_command', 'simulate', 'stimulus']
 
 MAX_BATCH_OPS = 4000  # live ops per simulation: bigger Verilator models compile disproportionately slower
+# directed rows (verif.flows.directed) after a spec's stimulus, at most: the generator's own
+# budget (2 per adder, >= 16) capped so the search stays a small part of preparing a design
+DIRECTED_BUDGET = 64
+DIRECTED_MAX_BITS = 53  # the reference the directed search scores with reads inputs as float64
 
 
 @dataclass
@@ -48,6 +53,7 @@ class Prepared:
     rows: np.ndarray  # input bus fields (n, n_in_ports)
     expected: np.ndarray  # output bus fields (n, n_out_ports), object, None = unrepresentable
     design: object = field(repr=False, default=None)
+    n_directed: int = 0  # the last rows are directed ones (:func:`stimulus`)
 
     @property
     def out_fs(self) -> list[int]:
@@ -85,14 +91,39 @@ class Result:
 def prepare(spec: Spec, outdir: Path | str, *, build: bool = True, language: str = 'verilog') -> Prepared:
     """Build ``spec`` into ``outdir`` as Verilog or VHDL (or use what is there) and compute its vectors."""
     outdir = Path(outdir)
+    prog = specs.compile_program(spec)  # once: the design (when built here) and the directed rows
     if build:
-        specs.build(spec, outdir, language)
+        specs.build(spec, outdir, language, prog)
     meta = load_metadata(outdir)
-    X = specs.stimulus(spec)
+    X, n_directed = stimulus(spec, meta, prog)
     Y = specs.golden(spec, X)
     rows = bus_inputs(meta, spec.in_kifs, X, np.random.default_rng([spec.seed, 1]))
     expected = bus_expected(meta, specs.output_fs(spec), Y)
-    return Prepared(spec, outdir, meta, X, Y, rows, expected, emitted_design(outdir, meta))
+    return Prepared(spec, outdir, meta, X, Y, rows, expected, emitted_design(outdir, meta), n_directed)
+
+
+def stimulus(spec: Spec, meta: dict, prog=None) -> tuple[np.ndarray, int]:
+    """The regression's raw spec inputs for the design ``meta`` describes, and how many of the
+    last ones are directed: the spec's stimulus (``verif.flows.specs.stimulus``), then at most
+    ``DIRECTED_BUDGET`` directed rows for the program's corners it misses, seeded by the spec
+    (none when an input is wider than ``DIRECTED_MAX_BITS``). The directed rows are bus words
+    put back on the spec's grid (the port's bits in place, the dropped ones 0). ``prog``: the
+    spec's program if compiled already."""
+    X = specs.stimulus(spec)
+    used = [e for e in meta['inputs'] if e['used']]
+    if not used or max(int(e['width']) for e in used) > DIRECTED_MAX_BITS:
+        return X, 0
+    rows = bus_inputs(meta, spec.in_kifs, X, np.random.default_rng([spec.seed, 1]))
+    prog = specs.compile_program(spec) if prog is None else prog
+    extra = directed_rows(prog, meta, rows, budget=min(budget_for(prog), DIRECTED_BUDGET), seed=spec.seed)
+    Xd = np.zeros((len(extra), X.shape[1]), dtype=X.dtype)
+    for j, (e, kif) in enumerate(zip(meta['inputs'], spec.in_kifs)):
+        if e['used']:
+            d = kif[2] - int(e['f'])
+            col = extra[:, j] << d if d >= 0 else extra[:, j] >> -d
+            lo, hi = specs.input_range(kif)
+            Xd[:, j] = np.clip(col, lo, hi)
+    return np.concatenate([X, Xd]), len(Xd)
 
 
 def prepare_all(specs: list[Spec], workdir: Path | str) -> tuple[list[Prepared], list[Result]]:
@@ -232,7 +263,8 @@ def check_per_cycle(p: Prepared, simulator: str, n: int, workdir: Path | str) ->
     """The first ``n`` vectors through the cocotb per-cycle driver / monitor (verif.tb.per_cycle)."""
     n = min(n, len(p.rows))
     out = sim.per_cycle(p.design, p.rows[:n], _expected_ints(p)[:n], simulator)
-    q = Prepared(p.spec, p.outdir, p.meta, p.X[:n], p.Y[:n], p.rows[:n], p.expected[:n], p.design)
+    q = Prepared(p.spec, p.outdir, p.meta, p.X[:n], p.Y[:n], p.rows[:n], p.expected[:n], p.design,
+                 max(0, p.n_directed - (len(p.rows) - n)))
     return _judge(q, simulator, out.version, 'per-cycle', out.outputs[0], out.unknown[0], Path(workdir), waves=False)
 
 

@@ -104,7 +104,8 @@ def _refuse(reasons: list[str], report: dict, evidence: Path | None = None) -> G
 def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = DEFAULT_VECTORS,
             per_cycle: int = DEFAULT_PER_CYCLE, seed: int | None = None,
             simulators: tuple[str, ...] = sim.SIMULATORS, client=None,
-            samples: dict[str, int] | None = None, min_coverage: float | None = None) -> GateResult:
+            samples: dict[str, int] | None = None, min_coverage: float | None = None,
+            toggle_coverage: bool = False) -> GateResult:
     """Verify ``design_dir`` on ``simulators``; write ``bundle_dir`` only if everything passes.
 
     Two kinds of design directory: a regression design (``spec.json``: golden model from the
@@ -114,7 +115,9 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
     ``samples`` (converted models): per-simulator caps on the unstructured rows, e.g.
     ``{'icarus': 2000}`` for a big design (``verif.flows.converted.sample_rows``); every structured
     row still runs on every simulator, and the caps are recorded in verification.json.
-    ``min_coverage``: refuse when the vectors' coverage (``verif.flows.design_coverage``) is below it."""
+    ``min_coverage``: refuse when the vectors' coverage (``verif.flows.design_coverage``) is below it.
+    ``toggle_coverage``: record Verilator's toggle coverage of the same vectors through the
+    files (``verif.sim.toggle``; recorded, not required: an extra build)."""
     design_dir, bundle_dir = Path(design_dir).resolve(), Path(bundle_dir).resolve()
     if bundle_dir.exists():
         return _refuse([f'{bundle_dir} already exists: a release bundle is never overwritten'], {})
@@ -140,13 +143,13 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
     seed = spec.seed if spec is not None else (1 if seed is None else seed)
     workdir = Path(tempfile.mkdtemp(prefix=f'release-gate-{meta["top"]}-'))
     checks = converted.Checks()
-    lint, coverage = 'not run', None
+    lint, coverage, toggle, n_directed = 'not run', None, None, 0
     try:
         lint = regress.lint(design_dir, meta['top'])
         if lint:
             checks.reasons.append(f'verilator --lint-only -Wall is not clean:\n{lint}')
         if spec is not None:
-            _check_spec(spec, design_dir, meta, per_cycle, simulators, workdir, checks, client)
+            n_directed = _check_spec(spec, design_dir, meta, per_cycle, simulators, workdir, checks, client)
         else:
             found = converted.check(design_dir, meta, n_fresh=n_vectors, per_cycle=per_cycle, seed=seed,
                                     simulators=simulators, workdir=workdir, client=client, samples=samples)
@@ -154,6 +157,8 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
             checks.reasons += found.reasons
             checks.summary = found.summary
         coverage = design_coverage.gate(design_dir, spec, n_vectors, seed, min_coverage, checks.reasons)
+        toggle = design_coverage.toggle_section(design_dir, workdir / 'toggle', spec=spec, n_fresh=n_vectors, seed=seed,
+                                                asked=toggle_coverage)
     except Exception as exc:  # noqa: BLE001 - the gate refuses, naming why, whatever went wrong
         checks.reasons.append(f'verification could not run: {type(exc).__name__}: {exc}')
     ran = {(r['simulator'], r['path']) for r in checks.runs}
@@ -174,13 +179,16 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
         'clocked': meta['clocked'],
         'files': before,
         'coverage': coverage,
+        'toggle_coverage': toggle,
         'synthesis': synthesis_counts(design_dir),
     }
     if spec is not None:
         report['spec'] = spec.describe()
-        report['stimulus'] = {'seed': spec.seed, 'bulk_vectors': n_vectors,
+        report['stimulus'] = {'seed': spec.seed, 'bulk_vectors': n_vectors + n_directed, 'spec_vectors': n_vectors,
+                              'directed_vectors': n_directed,
                               'per_cycle_vectors': min(per_cycle, n_vectors),
-                              'generator': 'verif.flows.specs.stimulus (extremes, rounding ties, uniform random)'}
+                              'generator': 'verif.flows.regress.stimulus (the spec\'s: extremes, rounding ties, uniform '
+                                           'random; then directed rows)'}
         report['rebuild_matches'] = _rebuild_matches(spec, design_dir, meta['sources'])
     else:
         report['stimulus'] = {'seed': seed, 'per_cycle_vectors': per_cycle, **checks.summary}
@@ -193,8 +201,9 @@ def release(design_dir: Path | str, bundle_dir: Path | str, *, n_vectors: int = 
 
 
 def _check_spec(spec: Spec, design_dir: Path, meta: dict, per_cycle: int, simulators, workdir: Path,
-                checks: converted.Checks, client=None) -> None:
-    """The regression's checks of a spec design: golden vectors in bulk and per cycle."""
+                checks: converted.Checks, client=None) -> int:
+    """The regression's checks of a spec design: golden vectors in bulk and per cycle; returns
+    how many of the bulk vectors are directed ones."""
     if meta['top'] != spec.name:
         checks.reasons.append(f'metadata top {meta["top"]!r} is not the spec name {spec.name!r}')
     prep = regress.prepare(spec, design_dir, build=False)
@@ -208,6 +217,7 @@ def _check_spec(spec: Spec, design_dir: Path, meta: dict, per_cycle: int, simula
                             'seed': r.seed, 'mismatches': r.mismatches, 'passed': r.passed})
         if not r.passed:
             checks.reasons.append(f'{r.summary()}\n{r.report}')
+    return prep.n_directed
 
 
 def synthesis_counts(design_dir: Path, family: str = 'xilinx') -> dict:

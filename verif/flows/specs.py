@@ -295,15 +295,17 @@ def compile_program(spec: Spec):
     return trace(x, y)
 
 
-def build(spec: Spec, outdir: Path | str, language: str = 'verilog') -> Path:
-    """Compile ``spec`` and write its Verilog (or VHDL), metadata and ``spec.json`` into ``outdir``."""
+def build(spec: Spec, outdir: Path | str, language: str = 'verilog', prog=None) -> Path:
+    """Compile ``spec`` (unless its program ``prog`` is given) and write its Verilog (or VHDL),
+    metadata and ``spec.json`` into ``outdir``."""
     from da4ml_core.emit import write_verilog, write_vhdl
 
     writers = {'verilog': write_verilog, 'vhdl': write_vhdl}
     if language not in writers:
         raise ValueError(f'language={language!r}: expected one of {sorted(writers)}')
     outdir = Path(outdir)
-    writers[language](compile_program(spec), outdir, name=spec.name, latency_cutoff=spec.latency_cutoff)
+    writers[language](compile_program(spec) if prog is None else prog, outdir, name=spec.name,
+                      latency_cutoff=spec.latency_cutoff)
     spec.save(outdir / SPEC_FILE)
     return outdir
 

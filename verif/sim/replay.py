@@ -24,7 +24,8 @@ from ..hdl.files import hex_text, read_bus, save_vectors
 from ..hdl.replay_wrapper import (REPLAY_TOP, VHDL_REPLAY_TOP, replay_sources, stimulus_file, vhdl_wrapper_text,
                                   wrapper_text)
 from .build import SimulationFailed, build, new_run_dir, run
-from .toolchain import VERILATOR_PER_CYCLE_ARGS, VERILATOR_REPLAY_ARGS, VHDL_SIMULATORS, verilator_make_vars
+from .toolchain import (VERILATOR_PER_CYCLE_ARGS, VERILATOR_REPLAY_ARGS, VERILATOR_TOGGLE_ARGS, VHDL_SIMULATORS,
+                        verilator_make_vars)
 
 __all__ = ['BULK_TB', 'PER_CYCLE_TB', 'Replay', 'Stimulus', 'as_rows', 'build_replay', 'pack_stimulus', 'per_cycle',
            'replay', 'run_replay', 'run_stimulus']
@@ -76,10 +77,14 @@ def _read_outputs(path: Path, design: Design, n: int, simulator: str, log: Path)
 
 
 def build_replay(designs: Sequence[Design], simulator: str, workdir: Path | str, *,
-                 waves: bool = False, optimize: bool = False, cache_root: Path | str | None = None):
+                 waves: bool = False, optimize: bool = False, coverage: bool = False,
+                 cache_root: Path | str | None = None):
     """The replay wrapper for ``designs``, built (or found in the cache): what :func:`run_replay`
-    runs, once or in many shards, on any number of vectors."""
+    runs, once or in many shards, on any number of vectors. ``coverage``: Verilator counts
+    toggles (``coverage.dat`` in each run directory, ``verif.sim.toggle``)."""
     designs = list(designs)
+    if coverage and simulator != 'verilator':
+        raise ValueError(f'coverage=True needs simulator=\'verilator\', not {simulator!r}')
     if not designs:
         raise ValueError('replay needs at least one design')
     workdir = Path(workdir)
@@ -93,7 +98,8 @@ def build_replay(designs: Sequence[Design], simulator: str, workdir: Path | str,
     sources = [*replay_sources(designs), top]
     args, make_vars = (), None
     if simulator == 'verilator':
-        args, make_vars = VERILATOR_REPLAY_ARGS, verilator_make_vars(sources, optimize)
+        args = (*VERILATOR_REPLAY_ARGS, *(VERILATOR_TOGGLE_ARGS if coverage else ()))
+        make_vars = verilator_make_vars(sources, optimize)
     return build(sources, top_name, simulator, build_args=args, make_vars=make_vars, cache_root=cache_root,
                  waves=waves)
 
@@ -166,17 +172,19 @@ def run_stimulus(built, designs: Sequence[Design], stimulus: Stimulus, *, first:
 
 def replay(designs: Sequence[Design], rows: Sequence, simulator: str, workdir: Path | str, *,
            waves: bool = False, first: int = 0, keep: bool = False, seed: int = 1, optimize: bool = False,
-           cache_root: Path | str | None = None) -> Replay:
+           coverage: bool = False, cache_root: Path | str | None = None) -> Replay:
     """Simulate every design on its input bus rows in one run; return their output rows.
 
     ``waves``: record a waveform (Icarus ``waves.fst`` via the cocotb runner, Verilator
     ``dump.vcd``) and keep the run directory; ``first`` is the index of rows[...][0] in the
     caller's numbering (shown as ``vector_in`` in the waveform); ``optimize`` compiles
-    Verilator's C++ with -O2 instead of -O0 (build ~10x slower, run ~4x faster)."""
+    Verilator's C++ with -O2 instead of -O0 (build ~10x slower, run ~4x faster); ``coverage``
+    builds Verilator with toggle coverage (keep the run directory to read its ``coverage.dat``)."""
     designs = list(designs)
     if len(rows) != len(designs):
         raise ValueError(f'{len(designs)} designs but {len(rows)} row sets')
-    built = build_replay(designs, simulator, workdir, waves=waves, optimize=optimize, cache_root=cache_root)
+    built = build_replay(designs, simulator, workdir, waves=waves, optimize=optimize, coverage=coverage,
+                         cache_root=cache_root)
     return run_replay(built, designs, rows, first=first, keep=keep, seed=seed)
 
 

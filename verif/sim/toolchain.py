@@ -24,7 +24,7 @@ from .cache import ALL_SIMULATORS, SIMULATORS, VHDL_SIMULATORS
 __all__ = ['ALL_SIMULATORS', 'FIX_HINT', 'GHDL_BACKEND', 'GHDL_BUILD_ARGS', 'GHDL_FIX_HINT', 'GHDL_RUN_OPTIONS',
            'MIN_GHDL', 'MIN_VERILATOR', 'SIMULATORS', 'VHDL_SIMULATORS', 'check_ghdl_version', 'VERILATOR_REPLAY_ARGS', 'VERILATOR_PER_CYCLE_ARGS',
            'VERILATOR_FAST_BUILD', 'VERILATOR_FAST_RUN', 'VERILATOR_HUGE_BUILD', 'VERILATOR_HUGE_SOURCE',
-           'verilator_make_vars', 'Simulator', 'check_verilator_version', 'find_simulator',
+           'VERILATOR_TOGGLE_ARGS', 'verilator_make_vars', 'Simulator', 'check_verilator_version', 'find_simulator',
            'parse_version', 'simulator_environment']
 
 MIN_VERILATOR = (5, 36)
@@ -46,6 +46,8 @@ VERILATOR_FAST_BUILD = {'OPT_FAST': '-Og', 'OPT_SLOW': '-O0'}
 VERILATOR_HUGE_BUILD = {'OPT_FAST': '-O0', 'OPT_SLOW': '-O0'}
 VERILATOR_FAST_RUN = {'OPT_FAST': '-O2', 'OPT_SLOW': '-O0'}
 VERILATOR_HUGE_SOURCE = 4_000_000
+# toggle coverage (verif.sim.toggle): every bit of every signal counted in both directions
+VERILATOR_TOGGLE_ARGS = ('--coverage-toggle',)
 # GHDL: the version this harness is verified with (Debian 12's); the back end preferred when
 # installed and GHDL_BACKEND is unset (mcode: no compile step, so a build costs ~0.2 s where
 # llvm / gcc spend 10-40 s, for ~1.5x faster runs; all three pass the same checks); the VHDL

@@ -31,24 +31,29 @@ def test_events_of_a_hand_checkable_program():
     evs = cov.events(_program())
     assert [(e.kind, e.op, e.target, e.reachable) for e in evs] == [
         ('adder_min', 3, -4, True), ('adder_max', 3, 6, True),
-        ('relu_pos', 4, 1, False), ('relu_neg', 4, -1, False),
+        ('relu_pos', 4, 1, False), ('relu_neg', 4, -1, False), ('relu_edge', 4, -1, False),
         ('adder_min', 5, -3, True), ('adder_max', 5, 4, True),
         ('round_tie', 6, 1, False),  # x2 dropping one bit: a tie is an odd raw x2
         ('mux_a', 7, 1, False), ('mux_b', 7, 0, False),
+        ('mux_edge', 7, -1, False), ('mux_edge', 7, 0, False),  # the signed key s either side of its split
     ]
 
 
 def test_counts_by_hand():
     """Row 1: x0 = -4, x1 = 0, x2 = 0: s = -4 (its min, relu clamps, mux takes a), x2 + 1/2 = 1/2
     (not an extreme, not a tie). Row 2: x0 = 3, x1 = 3, x2 = 1/2: s = 6 (its max, relu passes,
-    mux takes b), x2 raw 1 is a tie, x2 + 1/2 = 1 (neither end of [-1.5, 2])."""
+    mux takes b), x2 raw 1 is a tie, x2 + 1/2 = 1 (neither end of [-1.5, 2]). s is never -1 or 0:
+    the relu's and the mux's edges are missed."""
     c = cov.measure(_program(), np.array([[-4, 0, 0.0], [3, 3, 0.5]]))
     got = {k: (v['hit'], v['total'], v['reachable'], v['reachable_hit']) for k, v in c.per_kind.items()}
     assert got == {'adder_min': (1, 2, 2, 1), 'adder_max': (1, 2, 2, 1), 'mux_a': (1, 1, 0, 0),
-                   'mux_b': (1, 1, 0, 0), 'relu_pos': (1, 1, 0, 0), 'relu_neg': (1, 1, 0, 0),
-                   'round_tie': (1, 1, 0, 0)}
-    assert (c.hit, c.total) == (7, 9)
-    assert [(e.kind, e.op) for e in c.missed] == [('adder_min', 5), ('adder_max', 5)]
+                   'mux_b': (1, 1, 0, 0), 'mux_edge': (0, 2, 0, 0), 'relu_pos': (1, 1, 0, 0),
+                   'relu_neg': (1, 1, 0, 0), 'relu_edge': (0, 1, 0, 0), 'round_tie': (1, 1, 0, 0)}
+    assert (c.hit, c.total) == (7, 12)
+    assert [(e.kind, e.op, e.target) for e in c.missed] == [('relu_edge', 4, -1), ('adder_min', 5, -3),
+                                                           ('adder_max', 5, 4), ('mux_edge', 7, -1), ('mux_edge', 7, 0)]
+    hit = cov.measure(_program(), np.array([[-1, 0, 0.0], [0, 0, 0.0]]))  # s = -1, then s = 0
+    assert (hit.per_kind['relu_edge']['hit'], hit.per_kind['mux_edge']['hit']) == (1, 2)
     # spans reached: s covers all of [-4, 6]; x2 + 1/2 saw raw 1 and 2 of [-3, 4]
     assert c.span == pytest.approx((1.0 + 1 / 7) / 2)
 

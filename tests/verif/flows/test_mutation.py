@@ -104,3 +104,36 @@ def test_bad_arguments_are_named():
         M.sample(M.TopModule('module m (\n);\nendmodule\n', 'm'), 1, 0, operators=('nope',))
     with pytest.raises(ValueError, match='n=-1'):
         M.sample(M.TopModule('module m (\n);\nendmodule\n', 'm'), -1, 0)
+
+
+def test_a_primitive_comparison_mutant_carries_its_own_primitive(mixed, tmp_path):
+    """prim_cmp: the relu's and the muxes' own comparisons moved by one step, each in a renamed
+    copy of the shipped primitive that exactly one instance uses; both simulators build the
+    file set (outputs differ from the design's only where the comparison moved), and every
+    one is killed or proven equivalent."""
+    import rtl_templates
+
+    top = mutation.top_module(mixed)
+    sites = [s for s in M.enumerate_sites(top) if s.operator == 'prim_cmp']
+    assert {top.instances[s.line].kind for s in sites} == {'quantize', 'mux'}
+    ms = [M.mutate(top, s, f'mixed_pc{k}', np.random.default_rng(0)) for k, s in enumerate(sites)]
+    for m in ms:
+        [(fname, text)] = m.extra
+        kind = top.instances[m.site.line].kind
+        module = fname[:-2]
+        assert module == f'{kind}_{m.name}' and f'module {module} #(' in text
+        assert sum(line.strip().startswith(f'{module} #(') for line in m.text.splitlines()) == 1
+        shipped = rtl_templates.template_path(f'{kind}.v').read_text().splitlines()
+        changed = [line for line in text.splitlines() if line not in shipped and 'lint_off' not in line]
+        assert len(changed) == 2 and '$signed' in changed[1] or '>=' in changed[1], changed  # name + comparison
+    entries = mutation.entries_of(mixed, ms, tmp_path)
+    assert all(len(d.sources) == len(mutation.emitted_design(mixed.outdir, mixed.meta).sources) + 1
+               for *_, d in entries)
+    words = mutation.all_words(mixed.meta)[::97]
+    base = mutation.emitted_design(mixed.outdir, mixed.meta)
+    on_icarus = mutation.sim.replay([base, *[d for *_, d in entries]], [words] * (len(entries) + 1), 'icarus',
+                                    tmp_path / 'icarus')
+    assert all(o.shape == on_icarus.outputs[0].shape for o in on_icarus.outputs)
+    out = mutation.judge_mutants(mixed, entries, simulator=SIM, workdir=tmp_path)
+    assert {o.status for o in out} <= {'killed', 'equivalent'}
+    assert any(o.status == 'killed' and o.by == 'stimulus' for o in out)

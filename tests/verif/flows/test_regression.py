@@ -183,6 +183,24 @@ def test_corner_designs(simulator, tmp_path):
     assert all(r.passed for r in per_cycle), '\n'.join(r.report for r in per_cycle if not r.passed)
 
 
+def test_regression_stimulus_ends_with_directed_rows(tmp_path):
+    """The regression runs the spec's stimulus, then directed rows (at most DIRECTED_BUDGET) for
+    the corners it misses: on the 8-input 10-bit CMVM uniform rows never drive the inner adders
+    to their ends, and the directed ones raise the coverage; the same spec gives the same rows."""
+    from verif.flows import design_coverage
+
+    spec = next(s for s in corner_specs() if s.name == 'wide_exact')
+    p = regress.prepare(spec, tmp_path / 'w')
+    assert 0 < p.n_directed <= regress.DIRECTED_BUDGET and len(p.X) == spec.n_vectors + p.n_directed
+    assert (p.X[:spec.n_vectors] == specs.stimulus(spec)).all()
+    for j, kif in enumerate(spec.in_kifs):  # on the spec's grid, in its range
+        lo, hi = specs.input_range(kif)
+        assert lo <= p.X[:, j].min() and p.X[:, j].max() <= hi
+    assert design_coverage.of_spec(spec, p.meta).hit > design_coverage.of_spec(spec).hit
+    again, n = regress.stimulus(spec, p.meta)
+    assert n == p.n_directed and (again == p.X).all()
+
+
 def test_corner_stimulus_has_extremes_and_ties():
     """Every input's min, max and 0 are driven; outputs land exactly on rounding ties."""
     for spec in corner_specs():

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from verif.flows import release, specs
+from verif.flows import regress, release, specs
 from verif.flows.specs import Spec
-from verif.hdl.design import buses
+from verif.hdl.design import buses, load_metadata
 from verif.hdl.files import read_words
 
 pytestmark = pytest.mark.rtl
@@ -62,13 +62,17 @@ def test_good_design_is_released(good_design, tmp_path):
     assert all(s['version'] for s in report['simulators'])
     runs = {(r['simulator'], r['path']): r for r in report['runs']}
     assert set(runs) == {(s, p) for s in ('icarus', 'verilator') for p in ('bulk', 'per-cycle')}
+    n_directed = report['stimulus']['directed_vectors']  # the regression's stimulus: spec rows, then directed ones
+    assert 0 <= n_directed <= regress.DIRECTED_BUDGET
     for (_, path), r in runs.items():
         assert r['mismatches'] == 0 and r['passed'] and r['seed'] == 17
-        assert r['vectors'] == (VECTORS if path == 'bulk' else PER_CYCLE)
+        assert r['vectors'] == (VECTORS + n_directed if path == 'bulk' else PER_CYCLE)
     assert report['lint']['clean'] and report['rebuild_matches'] is True
-    assert report['stimulus'] == {**report['stimulus'], 'seed': 17, 'bulk_vectors': VECTORS}
+    assert report['stimulus'] == {**report['stimulus'], 'seed': 17, 'spec_vectors': VECTORS,
+                                  'bulk_vectors': VECTORS + n_directed}
     cov = report['coverage']
-    assert cov['vectors'] == VECTORS and 0 < cov['events_hit'] <= cov['events'] and cov['floor'] is None
+    assert cov['vectors'] == VECTORS + n_directed and 0 < cov['events_hit'] <= cov['events'] and cov['floor'] is None
+    assert 'not_run' in report['toggle_coverage']  # an extra build: only when asked for
     again = _gate(good_design, out)  # never overwrites a bundle
     assert again.returncode == 1 and 'already exists' in again.stderr
 
@@ -77,13 +81,15 @@ def test_coverage_below_the_floor_is_refused(good_design, tmp_path):
     from verif.flows import design_coverage
 
     spec = Spec.load(good_design).with_(n_vectors=1000)
-    fraction = design_coverage.of_spec(spec).fraction
+    fraction = design_coverage.of_spec(spec, load_metadata(good_design)).fraction
     assert 0 < fraction < 1
     result = release.release(good_design, tmp_path / 'b', n_vectors=1000, per_cycle=0, simulators=('verilator',),
-                             min_coverage=(1 + fraction) / 2)
+                             min_coverage=(1 + fraction) / 2, toggle_coverage=True)
     assert not result.released and not (tmp_path / 'b').exists()
     assert [r for r in result.reasons if r.startswith(f'coverage {fraction:.4f} is below the floor')]
     assert result.report['coverage']['fraction'] == round(fraction, 6)
+    toggle = result.report['toggle_coverage']  # recorded next to it, on the same 1000 spec vectors
+    assert toggle['vectors'] == result.report['coverage']['vectors'] and 0 < toggle['points_hit'] <= toggle['points']
     with pytest.raises(ValueError, match='min_coverage=2'):
         design_coverage.gate(good_design, spec, 0, 1, 2, [])
 

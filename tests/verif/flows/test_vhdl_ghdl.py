@@ -49,7 +49,7 @@ def _check(specs: list[Spec], workdir: Path, simulator: str) -> list[regress.Pre
     bad = [r for r in results if not r.passed]
     assert not bad, f'{len(bad)} failing VHDL designs (of {len(specs)}):\n\n' + '\n\n'.join(r.report for r in bad)
     bulk = [r for r in results if r.path == 'bulk']
-    assert len(bulk) == len(specs) and all(r.n_vectors == s.n_vectors for r, s in zip(bulk, specs))
+    assert len(bulk) == len(specs) and all(r.n_vectors == s.n_vectors + p.n_directed for r, s, p in zip(bulk, specs, preps))
     return preps
 
 
