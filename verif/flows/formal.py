@@ -68,12 +68,13 @@ def miter_script(primitives: list[str], gold: str, gold_top: str, gate: str, gat
 
 
 def _sources(gold: Design, gate: Design) -> list[Path]:
-    """The primitives both top modules instantiate: the gold's, which the gate's must equal."""
+    """The primitives the two top modules instantiate: the gold's, which the gate's must start
+    with, byte for byte, then any the gate adds (a mutated copy under its own module name)."""
     prims, theirs = gold.sources[:-1], gate.sources[:-1]
-    if [p.name for p in prims] != [p.name for p in theirs] or \
+    if [p.name for p in prims] != [p.name for p in theirs[:len(prims)]] or \
             any(a.read_bytes() != b.read_bytes() for a, b in zip(prims, theirs)):
         raise FormalError(f'gate={gate.name!r}: its primitives differ from those of {gold.name!r}')
-    return list(prims)
+    return list(theirs)
 
 
 def prove(gold: Design, gate: Design, workdir: Path | str, *, timeout: float = SAT_TIMEOUT) -> Proof:
