@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+
+os.environ.setdefault('KERAS_BACKEND', 'jax')  # the converted test models; no TensorFlow here
+os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 
 import numpy as np
 
