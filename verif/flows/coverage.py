@@ -38,9 +38,10 @@ import numpy as np
 from da4ml_core.ir import Opcode, Program
 from da4ml_core.ir.ranges import LinearRanges
 
-from ..oracle.reference import evaluate_ops_raw
+from ..oracle.reference import FAULT_KINDS, evaluate_ops_raw, evaluate_raw, evaluate_raw_faulty
 
-__all__ = ['KINDS', 'Coverage', 'Event', 'distance', 'distances', 'events', 'input_form', 'input_leaf', 'live_ops', 'measure']
+__all__ = ['FAULTS', 'KINDS', 'Coverage', 'Event', 'distance', 'distances', 'events', 'input_form', 'input_leaf', 'live_ops',
+           'measure', 'observing']
 
 KINDS = ('adder_min', 'adder_max', 'mux_a', 'mux_b', 'sat_clamp', 'sat_pass', 'mux_edge', 'relu_pos', 'relu_neg',
          'relu_edge', 'round_tie', 'lut_entry')
@@ -60,6 +61,13 @@ class Event:
 
 
 CHUNK = 2048  # rows evaluated at once by measure()
+OBSERVE_ROWS = 8  # hitting rows per event checked for observation by measure(): the first and last half
+
+# The faults an event is observed through (``verif.oracle.reference.FAULT_KINDS``), injected at
+# the event's op: what the subtle mutants of that corner do there.
+FAULTS = {'adder_min': ('msb',), 'adder_max': ('msb',), 'mux_a': ('select',), 'mux_b': ('select',),
+          'sat_clamp': ('select',), 'sat_pass': ('select',), 'mux_edge': ('select',), 'relu_pos': ('up', 'down'),
+          'relu_neg': ('pass',), 'relu_edge': ('pass',), 'round_tie': ('up', 'down'), 'lut_entry': ('up', 'down')}
 
 
 def live_ops(prog: Program) -> list[bool]:
@@ -236,9 +244,14 @@ class Coverage:
     span reached (max seen - min seen over hi - lo, averaged)."""
 
     n_vectors: int
-    per_kind: dict  # kind -> {'hit', 'total', 'reachable', 'reachable_hit'}
+    per_kind: dict  # kind -> {'hit', 'total', 'reachable', 'reachable_hit', 'observed'}
     span: float
     missed: tuple[Event, ...]
+    unobserved: tuple[Event, ...] = ()  # hit, but by no row where a fault there shows at an output
+
+    @property
+    def observed(self) -> int:
+        return sum(v['observed'] for v in self.per_kind.values())
 
     @property
     def hit(self) -> int:
@@ -254,12 +267,13 @@ class Coverage:
 
     def as_dict(self) -> dict:
         return {'vectors': self.n_vectors, 'events_hit': self.hit, 'events': self.total,
-                'fraction': round(self.fraction, 6), 'adder_span': round(self.span, 6),
+                'fraction': round(self.fraction, 6), 'events_observed': self.observed, 'adder_span': round(self.span, 6),
                 'per_kind': {k: dict(v) for k, v in self.per_kind.items()}}
 
     def line(self) -> str:
         parts = [f'{k} {v["hit"]}/{v["total"]}' for k, v in self.per_kind.items()]
-        return f'coverage {self.hit}/{self.total} events ({100 * self.fraction:.1f}%): ' + ', '.join(parts)
+        return (f'coverage {self.hit}/{self.total} events ({100 * self.fraction:.1f}%, {self.observed} observed): '
+                + ', '.join(parts))
 
 
 def measure(prog: Program, X) -> Coverage:
@@ -271,22 +285,63 @@ def measure(prog: Program, X) -> Coverage:
     lows = {e.op: e.target for e in evs if e.kind == 'adder_min'}
     highs = {e.op: e.target for e in evs if e.kind == 'adder_max'}
     seen: dict[int, tuple[int, int]] = {}
+    first: dict[int, np.ndarray] = {}  # event -> the first rows hitting it
+    last: dict[int, np.ndarray] = {}  # and the last ones (directed rows come last)
+    half = OBSERVE_ROWS // 2
     for a in range(0, len(X), CHUNK):
         values = evaluate_ops_raw(prog, X[a:a + CHUNK])
-        for k in np.flatnonzero(~hit).tolist():  # events hit by an earlier chunk are not looked at again
-            hit[k] = bool((distance(prog, evs[k], values[evs[k].watch][0]) == 0).any())
+        for k, e in enumerate(evs):
+            rows = np.flatnonzero(distance(prog, e, values[e.watch][0]) == 0)
+            if len(rows):
+                hit[k] = True
+                if k not in first:
+                    first[k] = a + rows[:half]
+                last[k] = np.concatenate([last.get(k, rows[:0]), a + rows[-half:]])[-half:]
         for i in lows:
             raw = _as_int(values[i][0])
             lo, hi = int(raw.min()), int(raw.max())
             seen[i] = (min(lo, seen[i][0]), max(hi, seen[i][1])) if i in seen else (lo, hi)
-    per_kind: dict = defaultdict(lambda: {'hit': 0, 'total': 0, 'reachable': 0, 'reachable_hit': 0})
-    for e, h in zip(evs, hit.tolist()):
+    hit_rows = {k: np.unique(np.concatenate([first[k], last[k]])) for k in first}
+    seen_at = np.zeros(len(evs), bool)
+    if hit_rows:
+        which = np.concatenate([np.full(len(r), k) for k, r in hit_rows.items()])
+        rows = np.concatenate(list(hit_rows.values()))
+        for a in range(0, len(rows), CHUNK):
+            obs = observing(prog, [evs[k] for k in which[a:a + CHUNK]], X[rows[a:a + CHUNK]])
+            seen_at[which[a:a + CHUNK][obs]] = True
+    per_kind: dict = defaultdict(lambda: {'hit': 0, 'total': 0, 'reachable': 0, 'reachable_hit': 0, 'observed': 0})
+    for e, h, o in zip(evs, hit.tolist(), seen_at.tolist()):
         c = per_kind[e.kind]
         c['total'] += 1
         c['hit'] += int(h)
         c['reachable'] += int(e.reachable)
         c['reachable_hit'] += int(e.reachable and h)
+        c['observed'] += int(o)
     spans = [float(seen[i][1] - seen[i][0]) / float(max(highs[i] - lows[i], 1)) for i in sorted(seen)]
     ordered = {k: per_kind[k] for k in KINDS if k in per_kind}
     missed = tuple(e for e, h in zip(evs, hit.tolist()) if not h)
-    return Coverage(len(X), ordered, float(np.mean(spans)) if spans else 1.0, missed)
+    unobserved = tuple(e for e, h, o in zip(evs, hit.tolist(), seen_at.tolist()) if h and not o)
+    return Coverage(len(X), ordered, float(np.mean(spans)) if spans else 1.0, missed, unobserved)
+
+
+def observing(prog: Program, evs: list[Event], X) -> np.ndarray:
+    """For each float row ``X[r]`` (a row hitting ``evs[r]``): whether one of the faults
+    ``FAULTS`` names for that event's kind, injected at its op, changes an output of the exact
+    reference. Why: an adder at its maximum or a tie only matters to a vector when the next
+    clamp or rounding does not hide a fault there; the directed rows aim at rows where it shows."""
+    X = np.asarray(X, dtype=np.float64)
+    if not len(evs):
+        return np.zeros(0, bool)
+    gold, _ = evaluate_raw(prog, X)
+    idx, ops, kinds = [], [], []
+    for r, e in enumerate(evs):
+        for kind in FAULTS[e.kind]:
+            idx.append(r)
+            ops.append(e.op)
+            kinds.append(FAULT_KINDS.index(kind))
+    idx = np.array(idx)
+    bad, _ = evaluate_raw_faulty(prog, X[idx], np.array(ops), np.array(kinds))
+    differs = (bad != gold[idx]).any(axis=1) if gold.shape[1] else np.zeros(len(idx), bool)
+    out = np.zeros(len(evs), bool)
+    np.logical_or.at(out, idx, np.asarray(differs, dtype=bool))
+    return out

@@ -14,7 +14,8 @@ import numpy as np
 
 from da4ml_core.ir.ops import Opcode
 
-__all__ = ['evaluate', 'evaluate_all', 'evaluate_ops_raw', 'evaluate_raw', 'evaluate_sample', 'msb', 'truncate_wrap']
+__all__ = ['FAULT_KINDS', 'evaluate', 'evaluate_all', 'evaluate_ops_raw', 'evaluate_raw', 'evaluate_raw_faulty', 'evaluate_sample', 'msb',
+           'truncate_wrap']
 
 TWO = Fraction(2)
 
@@ -214,7 +215,9 @@ def evaluate_ops_raw(prog, X) -> list[tuple[np.ndarray, int]]:
     return [(c.raw, c.f) for c in _columns(prog, X)]
 
 
-def _columns(prog, X) -> list[_Col]:
+def _columns(prog, X, faults=None) -> list[_Col]:
+    """Every op's column; ``faults`` (op per row, -1 for none; kind per row: FAULT_KINDS)
+    perturbs one op's value in chosen rows (see :func:`evaluate_raw_faulty`)."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != prog.n_in:
         raise ValueError(f'X must have shape (n, {prog.n_in}), got {X.shape}')
@@ -238,7 +241,8 @@ def _columns(prog, X) -> list[_Col]:
             a = cols[op.id0]
             raw = -a.raw if code in (Opcode.RELU_NEG, Opcode.QUANTIZE_NEG) else a.raw
             if code in (Opcode.RELU, Opcode.RELU_NEG):
-                raw = np.maximum(raw, 0)
+                clamped = np.maximum(raw, 0)
+                raw = clamped if faults is None else np.where(_faulted(faults, len(cols), 'pass'), raw, clamped)
             col = _trunc_wrap_col(raw, a.f, a.bound, q)
         elif code == Opcode.CONST_ADD:
             a = cols[op.id0]
@@ -261,6 +265,8 @@ def _columns(prog, X) -> list[_Col]:
                 sel = kc.raw < 0
             else:  # v >= 2**(i-1) on the key's own grid
                 sel = _floor_to(kc.raw, kc.f, kf, kc.bound)[0] >= 1 << (ki + kf - 1)
+            if faults is not None:
+                sel = sel ^ _faulted(faults, len(cols), 'select')
             fine = max(a.f, b.f - shift, f)
             bound = max(a.bound << (fine - a.f), b.bound << (fine - b.f + shift))
             ra, _ = _on_grid(a, fine, bound)
@@ -276,14 +282,55 @@ def _columns(prog, X) -> list[_Col]:
             base = op.data >> 32
             a = cols[op.id0]
             idx = np.asarray(a.raw - base, dtype=np.int64)
+            if faults is not None:  # a perturbed key may leave the table
+                idx = np.clip(idx, 0, len(table) - 1)
             if idx.size and (idx.min() < 0 or idx.max() >= len(table)):
                 raise ValueError(f'op {len(cols)}: a key is outside its table')
             tbound = max((abs(v) for v in table), default=0)
             col = _Col(_as(np.array(table, dtype=object)[idx], tbound), q[2], tbound)
         else:
             raise ValueError(f'opcode {int(code)} has no reference meaning')
+        if faults is not None:
+            col = _perturbed(col, q, faults, len(cols))
         cols.append(col)
     return cols
+
+
+FAULT_KINDS = ('msb', 'up', 'down', 'select', 'pass')  # index = the kind's code in ``faults``
+
+
+def _faulted(faults, i: int, kind: str) -> np.ndarray:
+    """Rows whose fault is ``kind`` at op i."""
+    ops, kinds = faults
+    return (ops == i) & (kinds == FAULT_KINDS.index(kind))
+
+
+def _perturbed(col: _Col, q, faults, i: int) -> _Col:
+    """Op i's column with its value-level faults applied, wrapped to the op's width: 'msb'
+    flips the top bit (what an adder one bit too narrow does at the ends of its interval),
+    'up' / 'down' move it one step (a tie rounded the other way, a table entry off by one)."""
+    k, ii, f = _kif(q)
+    w = k + ii + f
+    flip, up, down = (_faulted(faults, i, kind) for kind in ('msb', 'up', 'down'))
+    if w <= 0 or not (flip.any() or up.any() or down.any()):
+        return col
+    raw = col.raw.astype(object) if col.raw.dtype == object else col.raw.astype(np.int64)
+    raw = np.where(flip, raw ^ (1 << (w - 1)), raw)  # two's complement xor of the top bit
+    raw = np.where(up, raw + 1, np.where(down, raw - 1, raw))
+    return _Col(_wrap(raw, k, w), col.f, max(col.bound, 1 << w))
+
+
+def evaluate_raw_faulty(prog, X, fault_ops, fault_kinds) -> tuple[np.ndarray, list[int]]:
+    """:func:`evaluate_raw` with one fault per row: row r's op ``fault_ops[r]`` (-1: none)
+    perturbed as ``FAULT_KINDS[fault_kinds[r]]`` says, the ops after it computed from the
+    perturbed value. Why: whether a corner a vector reaches can show at an output (is observed)
+    is what decides if a fault there is caught; coverage asks it of the exact reference."""
+    ops = np.asarray(fault_ops, dtype=np.int64)
+    kinds = np.asarray(fault_kinds, dtype=np.int64)
+    n = np.asarray(X).shape[0]
+    if ops.shape != (n,) or kinds.shape != (n,):
+        raise ValueError(f'fault_ops and fault_kinds must have shape ({n},), got {ops.shape} and {kinds.shape}')
+    return _outputs(prog, _columns(prog, X, (ops, kinds)), n)
 
 
 def evaluate_raw(prog, X) -> tuple[np.ndarray, list[int]]:
@@ -293,8 +340,10 @@ def evaluate_raw(prog, X) -> tuple[np.ndarray, list[int]]:
     The meaning of each opcode is the one :func:`evaluate_sample` applies to Fractions, written
     again on raw integers with explicit shifts: int64 where the declared intervals prove it safe,
     Python ints elsewhere. Nothing is shared with the compiler's interpreter."""
-    cols = _columns(prog, X)
-    n = np.asarray(X).shape[0]
+    return _outputs(prog, _columns(prog, X), np.asarray(X).shape[0])
+
+
+def _outputs(prog, cols: list[_Col], n: int) -> tuple[np.ndarray, list[int]]:
     outs, fs = [], []
     for idx, s, neg in zip(prog.out_idxs, prog.out_shifts, prog.out_negs):
         if idx < 0:

@@ -72,3 +72,65 @@ def test_directed_rows_fill_the_misses_deterministically():
     assert len(directed_rows(prog, meta, base, budget=0)) == 0
     with pytest.raises(ValueError, match='budget=-1'):
         directed_rows(prog, meta, base, budget=-1)
+
+
+def test_faults_injected_in_the_reference_by_hand():
+    """Row x0 = 3, x1 = 3, x2 = 0: s = 6, r = 6, t = floor(0 + 1/2) = 0, m = x1 = 3 (s >= 0).
+    s is 4 bits (k=1, i=3): its msb flipped, 6 becomes -2, so r = 0 and m takes r = 0; t one
+    step up is 1; m's select inverted takes r = 6."""
+    from verif.oracle.reference import FAULT_KINDS, evaluate_raw, evaluate_raw_faulty
+
+    prog = _program()
+    X = np.array([[3, 3, 0.0]] * 4)
+    code = FAULT_KINDS.index
+    ops, kinds = [-1, 3, 6, 7], [0, code('msb'), code('up'), code('select')]
+    got, _ = evaluate_raw_faulty(prog, X, ops, kinds)
+    assert got.tolist() == [[6, 0, 3], [0, 0, 0], [6, 1, 3], [6, 0, 6]]
+    assert got[:1].tolist() == evaluate_raw(prog, X[:1])[0].tolist()
+    with pytest.raises(ValueError, match='fault_ops and fault_kinds'):
+        evaluate_raw_faulty(prog, X, [3], [0])
+
+
+def test_an_event_hidden_downstream_is_unobserved_until_a_row_shows_it():
+    """s at its max 6 shows through r; s at its min -4 is clamped by the relu and picked by
+    the mux, yet flipping its msb (-4 -> 4) makes the relu pass 4 and the mux take x1: shown.
+    The tie of x2 (raw 1) shows only through t, always: observed whenever hit."""
+    prog = _program()
+    c = cov.measure(prog, np.array([[3, 3, 0.5]]))
+    assert c.per_kind['adder_max'] == {'hit': 1, 'total': 2, 'reachable': 2, 'reachable_hit': 1, 'observed': 1}
+    assert c.per_kind['round_tie']['observed'] == 1 and c.unobserved == ()
+    ev = [e for e in cov.events(prog) if e.kind == 'relu_pos']
+    # relu_pos hit with s = 1 (x0 = -2, x1 = 3): r = 1 shows one step up or down
+    assert cov.observing(prog, ev, np.array([[-2, 3, 0.0]])).tolist() == [True]
+
+
+def test_the_exact_solve_finds_a_key_value_greedy_moves_miss():
+    """38a + 162b + 186c + 454d with a..d in [0, 63]: 4 lies outside every value (all even
+    coefficients: only even sums), 8186 is reached only by combining terms."""
+    from da4ml_core.ir import QInt as Q
+    from verif.flows.directed import _solve_exact
+
+    terms = {0: 38, 1: 162, 2: 186, 3: 454}
+    qs = {j: Q(0, 63, 0) for j in terms}
+    got = _solve_exact(terms, qs, 0, 8186, 8186)
+    assert got is not None and sum(terms[j] * got[j] for j in terms) == 8186
+    assert all(0 <= v <= 63 for v in got.values())
+    assert _solve_exact(terms, qs, 0, 5, 5) is None
+
+
+def test_regression_stimulus_puts_every_saturation_key_on_its_edge():
+    """The all-negative corner (SAT_SYM, RND_CONV): its clamp keys sit behind a rounding
+    quantizer, so they have no linear form; the window walked back through the rounding and the
+    exact solve put each key on both values either side of its split (before, the greedy solve
+    and the search left 9 of the 20 missed)."""
+    import tempfile
+
+    from verif.flows import regress, specs
+    from verif.flows.corners import corner_specs
+    from verif.flows.ports import bus_to_floats
+
+    spec = next(s for s in corner_specs() if s.name == 'all_negative')
+    p = regress.prepare(spec, tempfile.mkdtemp())
+    c = cov.measure(specs.compile_program(spec), bus_to_floats(p.meta, p.rows))
+    edge = c.per_kind['mux_edge']
+    assert (edge['hit'], edge['total']) == (20, 20)
