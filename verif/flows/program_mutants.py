@@ -7,8 +7,9 @@ one op changed; the intervals of that op and of everything after it are widened 
 fault makes them too small (so the program stays valid), then the program is emitted with the
 design's pipeline settings. A mutant whose ports differ from the design's (an output grew a
 bit) cannot be judged on the same buses and is skipped, as is one that no longer validates;
-after ``MAX_ATTEMPTS_PER_MUTANT`` skips per mutant asked for, fewer mutants are returned
-(designs whose outputs are unquantized adders rarely keep their ports).
+after ``MAX_ATTEMPTS_PER_MUTANT`` skips per mutant asked for, fewer mutants are returned. An
+output op whose interval the fault widened is read through a wrapping QUANTIZE to its old
+precision, so designs with unquantized outputs (adders at the ports) keep their ports.
 
 ============= =============================================================
 prog_add_sub  ADD <-> SUB
@@ -79,7 +80,15 @@ def _rederive(prog: Program, ops: list[Op], tables, start: int) -> Program:
         if f != qints[k].f or not qints[k].contains(nat):
             qints[k] = nat if ops[k].opcode == Opcode.CONST else _hull(qints[k], nat, f)
             ops[k] = ops[k].with_(qint=qints[k])
-    return Program(prog.n_in, prog.n_out, ops, prog.inp_shifts, prog.out_idxs, prog.out_shifts, prog.out_negs,
+    out_idxs = list(prog.out_idxs)
+    for n, i in enumerate(prog.out_idxs):
+        if i >= 0 and ops[i].qint != prog.ops[i].qint and ops[i].qint.f >= prog.ops[i].qint.f:
+            # the output port keeps its precision: the widened value wraps (and floors) into it,
+            # as a design whose inner op overflowed would show at a port of fixed width (a
+            # value moved onto a coarser grid cannot be quantized finer: its ports differ)
+            ops.append(Op(Opcode.QUANTIZE, i, -1, 0, QInt.of_kif(*prog.ops[i].qint.kif)))
+            out_idxs[n] = len(ops) - 1
+    return Program(prog.n_in, prog.n_out, ops, prog.inp_shifts, out_idxs, prog.out_shifts, prog.out_negs,
                    tables, prog.adder_size, prog.carry_size)
 
 

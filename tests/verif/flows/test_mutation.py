@@ -137,3 +137,28 @@ def test_a_primitive_comparison_mutant_carries_its_own_primitive(mixed, tmp_path
     out = mutation.judge_mutants(mixed, entries, simulator=SIM, workdir=tmp_path)
     assert {o.status for o in out} <= {'killed', 'equivalent'}
     assert any(o.status == 'killed' and o.by == 'stimulus' for o in out)
+
+
+def test_program_mutants_of_an_unquantized_output_keep_its_port(tmp_path):
+    """y = x0 + 2 x1 - x2 straight to the port (no quantizer): a fault upstream widens y's
+    interval, so the mutant reads y through a wrapping quantizer to the old precision and keeps
+    the design's ports; judged on the same buses, every mutant is killed or proven equal."""
+    x = FixedArray.input((3,), 1, 3, 0)
+    prog = trace(x, x @ np.array([[1.0], [2.0], [-1.0]]))
+    t = _target(prog, tmp_path / 'lin3', 'lin3', lambda meta: stimulus(buses(meta)[0].fields, 64, 2))
+    from da4ml_core.ir import Opcode
+    from verif.flows.program_mutants import _mutated
+
+    last = t.prog.out_idxs[0]
+    site = ('prog_shift', last, (-1,))  # the second operand halved onto a finer grid: y's interval changes
+    mutant, _ = _mutated(t.prog, site, np.random.default_rng(0))
+    wrap = mutant.ops[mutant.out_idxs[0]]
+    assert (wrap.opcode, wrap.id0, wrap.qint.kif) == (Opcode.QUANTIZE, last, t.prog.ops[last].qint.kif)
+    pm, _ = sample_program(t.prog, t.meta, 4, 1, tmp_path / 'pm', operators=('prog_add_sub', 'prog_shift'))
+    assert len(pm) == 4  # before the wrap, every fault that widened y changed the port and was skipped
+    for m in pm:
+        assert m.design.out_bus == buses(t.meta)[1]
+    out = mutation.judge_mutants(t, [(m.name, m.operator, m.what, m.design) for m in pm], simulator=SIM,
+                                 workdir=tmp_path)
+    assert [o.status for o in out if o.status not in ('killed', 'equivalent')] == []
+    assert any(o.status == 'killed' for o in out)
