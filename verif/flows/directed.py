@@ -18,6 +18,8 @@ Candidates that hit are then chosen greedily (most missed events first) within a
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from da4ml_core.ir import Opcode, Program
@@ -223,8 +225,6 @@ def _window_through(prog, lin, watch: int, t_lo: int, t_hi: int):
     window: back through constant adds, truncating quantizers and a rounding offset (an add of
     a MUX of constants), value windows mapped exactly (the offset by its declared range, so the
     window is checked by the reference afterwards). (op, (low, high)) or None."""
-    from fractions import Fraction
-
     j = watch
     f = prog.ops[j].qint.f
     lo_v, hi_v = Fraction(t_lo) * Fraction(2) ** -f, Fraction(t_hi) * Fraction(2) ** -f
