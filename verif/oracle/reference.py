@@ -7,6 +7,7 @@ numba. It shares nothing with ``da4ml_core.interp`` beyond the program it is giv
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from types import SimpleNamespace
 
@@ -14,14 +15,17 @@ import numpy as np
 
 from da4ml_core.ir.ops import Opcode
 
-__all__ = ['FAULT_KINDS', 'evaluate', 'evaluate_all', 'evaluate_ops_raw', 'evaluate_raw', 'evaluate_raw_faulty', 'evaluate_sample', 'msb',
+__all__ = ['FAULT_KINDS', 'evaluate', 'evaluate_all', 'evaluate_ops_raw', 'evaluate_raw', 'evaluate_raw_clean_and_faulty',
+           'evaluate_raw_faulty', 'evaluate_sample', 'msb',
            'truncate_wrap']
 
 TWO = Fraction(2)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _kif(q):
-    """Minimal (k, i, f) of a raw interval (lo, hi, f), computed plainly."""
+    """Minimal (k, i, f) of a raw interval (lo, hi, f), computed plainly (cached: every column
+    of every op asks it)."""
     lo, hi, f = q
     k = 1 if lo < 0 else 0
     bits = 0
@@ -218,82 +222,114 @@ def evaluate_ops_raw(prog, X) -> list[tuple[np.ndarray, int]]:
 def _columns(prog, X, faults=None) -> list[_Col]:
     """Every op's column; ``faults`` (op per row, -1 for none; kind per row: FAULT_KINDS)
     perturbs one op's value in chosen rows (see :func:`evaluate_raw_faulty`)."""
+    return _column_pair(prog, X, faults)[1]
+
+
+def _column_pair(prog, X, faults=None) -> tuple[list[_Col], list[_Col]]:
+    """(clean columns, faulty columns). Why both in one pass: an op outside the forward cone of
+    the faulted ops has the same column in both, so it is computed once, and only the faulted
+    ops pay for the fault checks."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != prog.n_in:
         raise ValueError(f'X must have shape (n, {prog.n_in}), got {X.shape}')
     n = X.shape[0]
-    cols: list[_Col] = []
-    for op in prog.ops:
-        code, q = op.opcode, tuple(op.qint)
-        k, i, f = _kif(q)
-        if code == Opcode.INPUT:
-            s = prog.inp_shifts[op.id0]
-            raw = _inputs_raw(X[:, op.id0], s + f)
-            col = _Col(_wrap(raw, k, k + i + f), f, 1 << max(k + i + f, 0))
-        elif code in (Opcode.ADD, Opcode.SUB):
-            a, b = cols[op.id0], cols[op.id1]
-            fine = max(a.f, b.f - op.data, q[2])
-            bound = (a.bound << (fine - a.f)) + (b.bound << (fine - b.f + op.data))
-            ra, _ = _on_grid(a, fine, bound)
-            rb, _ = _on_grid(_Col(b.raw, b.f - op.data, b.bound), fine, bound)
-            col = _exact_to(ra + rb if code == Opcode.ADD else ra - rb, fine, q, f'op {len(cols)}')
-        elif code in (Opcode.RELU, Opcode.RELU_NEG, Opcode.QUANTIZE, Opcode.QUANTIZE_NEG):
-            a = cols[op.id0]
-            raw = -a.raw if code in (Opcode.RELU_NEG, Opcode.QUANTIZE_NEG) else a.raw
-            if code in (Opcode.RELU, Opcode.RELU_NEG):
-                clamped = np.maximum(raw, 0)
-                raw = clamped if faults is None else np.where(_faulted(faults, len(cols), 'pass'), raw, clamped)
-            col = _trunc_wrap_col(raw, a.f, a.bound, q)
-        elif code == Opcode.CONST_ADD:
-            a = cols[op.id0]
-            fine = max(a.f, q[2])
-            bound = (a.bound << (fine - a.f)) + (abs(op.data) << (fine - q[2]))
-            ra, _ = _on_grid(a, fine, bound)
-            col = _exact_to(ra + (op.data << (fine - q[2])), fine, q, f'op {len(cols)}')
-        elif code == Opcode.CONST:
-            col = _Col(_as(np.full(n, op.data, dtype=object), abs(op.data)), q[2], abs(op.data))
-        elif code in (Opcode.MUX, Opcode.MUX_NEG):
-            a, b = cols[op.id0], cols[op.id1]
-            key = op.data & 0xFFFFFFFF
-            shift = op.data >> 32
-            kq = tuple(prog.ops[key].qint)
-            kk, ki, kf = _kif(kq)
-            kc = cols[key]
-            if kk + ki + kf <= 0:
-                sel = np.zeros(n, dtype=bool)
-            elif kk:
-                sel = kc.raw < 0
-            else:  # v >= 2**(i-1) on the key's own grid
-                sel = _floor_to(kc.raw, kc.f, kf, kc.bound)[0] >= 1 << (ki + kf - 1)
-            if faults is not None:
-                sel = sel ^ _faulted(faults, len(cols), 'select')
-            fine = max(a.f, b.f - shift, f)
-            bound = max(a.bound << (fine - a.f), b.bound << (fine - b.f + shift))
-            ra, _ = _on_grid(a, fine, bound)
-            rb, _ = _on_grid(_Col(b.raw, b.f - shift, b.bound), fine, bound)
-            other = -rb if code == Opcode.MUX_NEG else rb
-            col = _trunc_wrap_col(np.where(sel, ra, other), fine, bound, q)
-        elif code == Opcode.MUL:
-            a, b = cols[op.id0], cols[op.id1]
-            bound = a.bound * b.bound
-            col = _exact_to(_as(a.raw, bound) * _as(b.raw, bound), a.f + b.f, q, f'op {len(cols)}')
-        elif code == Opcode.LOOKUP:
-            table = prog.tables[op.data & 0xFFFFFFFF]
-            base = op.data >> 32
-            a = cols[op.id0]
-            idx = np.asarray(a.raw - base, dtype=np.int64)
-            if faults is not None:  # a perturbed key may leave the table
-                idx = np.clip(idx, 0, len(table) - 1)
-            if idx.size and (idx.min() < 0 or idx.max() >= len(table)):
-                raise ValueError(f'op {len(cols)}: a key is outside its table')
-            tbound = max((abs(v) for v in table), default=0)
-            col = _Col(_as(np.array(table, dtype=object)[idx], tbound), q[2], tbound)
-        else:
-            raise ValueError(f'opcode {int(code)} has no reference meaning')
+    faulted = set() if faults is None else set(np.unique(faults[0][faults[0] >= 0]).tolist())
+    cone = _forward_cone(prog, faulted)
+    clean: list[_Col] = []
+    faulty: list[_Col] = []
+    for i, op in enumerate(prog.ops):
+        clean.append(_op_column(prog, op, i, clean, X, n, None))
+        if i not in cone:
+            faulty.append(clean[-1])
+            continue
+        col = _op_column(prog, op, i, faulty, X, n, faults)
+        faulty.append(_perturbed(col, tuple(op.qint), faults, i) if i in faulted else col)
+    return clean, faulty
+
+
+def _forward_cone(prog, ops: set[int]) -> set[int]:
+    """``ops`` and every op reading one of them, directly or not (a MUX reads its key too)."""
+    cone = set(ops)
+    if not cone:
+        return cone
+    for i in range(min(cone), len(prog.ops)):
+        op = prog.ops[i]
+        reads = [op.id0, op.id1]
+        if op.opcode in (Opcode.MUX, Opcode.MUX_NEG):
+            reads.append(op.data & 0xFFFFFFFF)
+        if op.opcode not in (Opcode.INPUT, Opcode.CONST) and any(r in cone for r in reads if r >= 0):
+            cone.add(i)
+    return cone
+
+
+def _op_column(prog, op, at: int, cols: list[_Col], X, n: int, faults) -> _Col:
+    """Op ``at``'s column from the columns before it; ``faults`` (or None) as in :func:`_columns`."""
+    code, q = op.opcode, tuple(op.qint)
+    k, i, f = _kif(q)
+    if code == Opcode.INPUT:
+        s = prog.inp_shifts[op.id0]
+        raw = _inputs_raw(X[:, op.id0], s + f)
+        return _Col(_wrap(raw, k, k + i + f), f, 1 << max(k + i + f, 0))
+    elif code in (Opcode.ADD, Opcode.SUB):
+        a, b = cols[op.id0], cols[op.id1]
+        fine = max(a.f, b.f - op.data, q[2])
+        bound = (a.bound << (fine - a.f)) + (b.bound << (fine - b.f + op.data))
+        ra, _ = _on_grid(a, fine, bound)
+        rb, _ = _on_grid(_Col(b.raw, b.f - op.data, b.bound), fine, bound)
+        return _exact_to(ra + rb if code == Opcode.ADD else ra - rb, fine, q, f'op {at}')
+    elif code in (Opcode.RELU, Opcode.RELU_NEG, Opcode.QUANTIZE, Opcode.QUANTIZE_NEG):
+        a = cols[op.id0]
+        raw = -a.raw if code in (Opcode.RELU_NEG, Opcode.QUANTIZE_NEG) else a.raw
+        if code in (Opcode.RELU, Opcode.RELU_NEG):
+            clamped = np.maximum(raw, 0)
+            raw = clamped if faults is None else np.where(_faulted(faults, at, 'pass'), raw, clamped)
+        return _trunc_wrap_col(raw, a.f, a.bound, q)
+    elif code == Opcode.CONST_ADD:
+        a = cols[op.id0]
+        fine = max(a.f, q[2])
+        bound = (a.bound << (fine - a.f)) + (abs(op.data) << (fine - q[2]))
+        ra, _ = _on_grid(a, fine, bound)
+        return _exact_to(ra + (op.data << (fine - q[2])), fine, q, f'op {at}')
+    elif code == Opcode.CONST:
+        return _Col(_as(np.full(n, op.data, dtype=object), abs(op.data)), q[2], abs(op.data))
+    elif code in (Opcode.MUX, Opcode.MUX_NEG):
+        a, b = cols[op.id0], cols[op.id1]
+        key = op.data & 0xFFFFFFFF
+        shift = op.data >> 32
+        kq = tuple(prog.ops[key].qint)
+        kk, ki, kf = _kif(kq)
+        kc = cols[key]
+        if kk + ki + kf <= 0:
+            sel = np.zeros(n, dtype=bool)
+        elif kk:
+            sel = kc.raw < 0
+        else:  # v >= 2**(i-1) on the key's own grid
+            sel = _floor_to(kc.raw, kc.f, kf, kc.bound)[0] >= 1 << (ki + kf - 1)
         if faults is not None:
-            col = _perturbed(col, q, faults, len(cols))
-        cols.append(col)
-    return cols
+            sel = sel ^ _faulted(faults, at, 'select')
+        fine = max(a.f, b.f - shift, f)
+        bound = max(a.bound << (fine - a.f), b.bound << (fine - b.f + shift))
+        ra, _ = _on_grid(a, fine, bound)
+        rb, _ = _on_grid(_Col(b.raw, b.f - shift, b.bound), fine, bound)
+        other = -rb if code == Opcode.MUX_NEG else rb
+        return _trunc_wrap_col(np.where(sel, ra, other), fine, bound, q)
+    elif code == Opcode.MUL:
+        a, b = cols[op.id0], cols[op.id1]
+        bound = a.bound * b.bound
+        return _exact_to(_as(a.raw, bound) * _as(b.raw, bound), a.f + b.f, q, f'op {at}')
+    elif code == Opcode.LOOKUP:
+        table = prog.tables[op.data & 0xFFFFFFFF]
+        base = op.data >> 32
+        a = cols[op.id0]
+        idx = np.asarray(a.raw - base, dtype=np.int64)
+        if faults is not None:  # a perturbed key may leave the table
+            idx = np.clip(idx, 0, len(table) - 1)
+        if idx.size and (idx.min() < 0 or idx.max() >= len(table)):
+            raise ValueError(f'op {at}: a key is outside its table')
+        tbound = max((abs(v) for v in table), default=0)
+        return _Col(_as(np.array(table, dtype=object)[idx], tbound), q[2], tbound)
+    else:
+        raise ValueError(f'opcode {int(code)} has no reference meaning')
 
 
 FAULT_KINDS = ('msb', 'up', 'down', 'select', 'pass')  # index = the kind's code in ``faults``
@@ -325,12 +361,25 @@ def evaluate_raw_faulty(prog, X, fault_ops, fault_kinds) -> tuple[np.ndarray, li
     perturbed as ``FAULT_KINDS[fault_kinds[r]]`` says, the ops after it computed from the
     perturbed value. Why: whether a corner a vector reaches can show at an output (is observed)
     is what decides if a fault there is caught; coverage asks it of the exact reference."""
+    _, bad, fs = evaluate_raw_clean_and_faulty(prog, X, fault_ops, fault_kinds)
+    return bad, fs
+
+
+def evaluate_raw_clean_and_faulty(prog, X, fault_ops, fault_kinds) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """(:func:`evaluate_raw`, :func:`evaluate_raw_faulty`, f per output) of the same rows in one
+    pass: the ops no fault reaches are evaluated once for both."""
     ops = np.asarray(fault_ops, dtype=np.int64)
     kinds = np.asarray(fault_kinds, dtype=np.int64)
     n = np.asarray(X).shape[0]
     if ops.shape != (n,) or kinds.shape != (n,):
         raise ValueError(f'fault_ops and fault_kinds must have shape ({n},), got {ops.shape} and {kinds.shape}')
-    return _outputs(prog, _columns(prog, X, (ops, kinds)), n)
+    if ops.size and (ops.max() >= len(prog.ops) or ops.min() < -1):
+        raise ValueError(f'fault_ops must name ops in [-1, {len(prog.ops)}), got {ops.min()}..{ops.max()}')
+    if kinds.size and (kinds.min() < 0 or kinds.max() >= len(FAULT_KINDS)):
+        raise ValueError(f'fault_kinds must be codes in [0, {len(FAULT_KINDS)}), got {kinds.min()}..{kinds.max()}')
+    clean, faulty = _column_pair(prog, X, (ops, kinds))
+    gold, fs = _outputs(prog, clean, n)
+    return gold, _outputs(prog, faulty, n)[0], fs
 
 
 def evaluate_raw(prog, X) -> tuple[np.ndarray, list[int]]:

@@ -91,6 +91,28 @@ def test_faults_injected_in_the_reference_by_hand():
         evaluate_raw_faulty(prog, X, [3], [0])
 
 
+def test_clean_and_faulty_in_one_pass_agree_with_each_alone():
+    """Ops outside the faults' forward cone are shared by both results; each result must still
+    be the one its own evaluation gives. Bad op indices and kind codes are refused by name."""
+    from verif.oracle.reference import FAULT_KINDS, evaluate_raw, evaluate_raw_clean_and_faulty, evaluate_raw_faulty
+
+    prog = _program()
+    rng = np.random.default_rng(3)
+    X = np.stack([rng.integers(-4, 4, 64), rng.integers(0, 4, 64), rng.integers(-4, 4, 64) / 2], axis=1).astype(float)
+    ops = rng.integers(-1, len(prog.ops), 64)
+    kinds = rng.integers(0, len(FAULT_KINDS), 64)
+    gold, bad, fs = evaluate_raw_clean_and_faulty(prog, X, ops, kinds)
+    assert gold.tolist() == evaluate_raw(prog, X)[0].tolist()
+    assert bad.tolist() == evaluate_raw_faulty(prog, X, ops, kinds)[0].tolist()
+    assert fs == evaluate_raw(prog, X)[1]
+    assert (bad != gold).any(), 'some of 64 random faults must show'
+    assert (bad[ops == -1] == gold[ops == -1]).all()
+    with pytest.raises(ValueError, match='fault_ops must name ops'):
+        evaluate_raw_clean_and_faulty(prog, X[:1], [len(prog.ops)], [0])
+    with pytest.raises(ValueError, match='fault_kinds must be codes'):
+        evaluate_raw_clean_and_faulty(prog, X[:1], [0], [len(FAULT_KINDS)])
+
+
 def test_an_event_hidden_downstream_is_unobserved_until_a_row_shows_it():
     """s at its max 6 shows through r; s at its min -4 is clamped by the relu and picked by
     the mux, yet flipping its msb (-4 -> 4) makes the relu pass 4 and the mux take x1: shown.
